@@ -76,7 +76,7 @@ void eddy__loop_set_poll(eddy_loop *loop, eddy__poll_fn fn, void *arg);
 struct eddy__future_state {
     void *registrations;                /* future.c's own bookkeeping */
     eddy_executor *default_executor;    /* NULL until set or first used */
-    bool owns_default_executor;         /* created by the loop: freed at close */
+    bool owns_default_executor;         /* the loop made it: freed at close */
 };
 struct eddy__future_state *eddy__loop_futures(eddy_loop *loop);
 
@@ -85,6 +85,20 @@ struct eddy__future_state *eddy__loop_futures(eddy_loop *loop);
  * the default executor if the loop owns it. Defined in impl/future.c. */
 void eddy__futures_loop_close(eddy_loop *loop);
 
+/* eddy_loop_add_future, plus dispose(arg) if the callback is discarded
+ * unrun because the loop closes first. dispose is never called when this
+ * returns an error. dispose may run on any thread with future.c's lock
+ * held, so it must not resolve futures or add callbacks. Loop thread.
+ * Defined in impl/future.c. */
+int eddy__loop_add_future_owned(eddy_loop *loop, eddy_future *future,
+                                eddy_future_cb cb, void *arg,
+                                void (*dispose)(void *arg));
+
+/* Whether the calling thread may use loop's futures API now: 0, -EINVAL
+ * (loop is NULL), -ESHUTDOWN (closed, or its futures were already
+ * detached by close) or -EPERM. Defined in impl/future.c. */
+int eddy__futures_check(eddy_loop *loop);
+
 /* The default executor size: cpu count * 5, as Tornado's base class. */
 unsigned eddy__default_executor_threads(void);
 
@@ -92,5 +106,37 @@ unsigned eddy__default_executor_threads(void);
  * lets tests fix the sequence. NULL restores the default generator. */
 typedef double (*eddy__random_fn)(void *arg);
 void eddy__periodic_set_random(eddy__random_fn fn, void *arg);
+
+/* --- sockets (impl/netutil.c, impl/server.c) ----------------------------- */
+
+struct addrinfo;
+/* getaddrinfo's EAI_* result as a negated errno value (SPEC §9.9). */
+int eddy__gai_error(int gai_err, int saved_errno);
+/* Sort resolved addresses stably by family and drop exact duplicates in
+ * place (SPEC §9.1). Returns how many are kept. */
+size_t eddy__addrinfo_order(struct addrinfo **list, size_t n);
+/* 0 when fd is a listening socket, else -EBADF or -EINVAL. */
+int eddy__check_listening(int fd);
+/* The loop an accept handler is registered on. */
+eddy_loop *eddy__accept_handler_loop(const eddy_accept_handler *handler);
+/* Whether eddy_loop_close(loop, true) already closed the handler's fd. */
+bool eddy__accept_handler_fd_closed(const eddy_accept_handler *handler);
+
+/* --- pipe streams and subprocesses (impl/stream.c, impl/subprocess.c) ---- */
+
+/* Wrap fd, which must be non-blocking and close-on-exec, as a stream on
+ * loop; the stream owns fd from then on (also on failure: fd is closed).
+ * Returns 0 and *out, or -ENOMEM. Loop thread. */
+int eddy__stream_new(eddy_loop *loop, int fd, eddy_stream **out);
+/* Close the stream if open and free it; while one of the stream's own
+ * callbacks runs the free is deferred until it returns. NULL is a no-op. */
+void eddy__stream_free(eddy_stream *stream);
+
+/* Replace fork(2) for the next spawns (tests of the failure paths); NULL
+ * restores fork. Not thread-safe: call it before spawning. */
+typedef int (*eddy__fork_fn)(void);
+void eddy__subprocess_set_fork(eddy__fork_fn fn);
+/* How many children the SIGCHLD registry holds (tests). */
+size_t eddy__subprocess_registered(void);
 
 #endif /* EDDY_INTERNAL_H */

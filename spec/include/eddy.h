@@ -13,5 +13,8 @@
 #include "eddy/timeout.h"
 #include "eddy/future.h"
 #include "eddy/periodic.h"
+#include "eddy/process.h"
+#include "eddy/subprocess.h"
+#include "eddy/server.h"
 
 #endif /* EDDY_H */

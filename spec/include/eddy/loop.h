@@ -143,7 +143,9 @@ typedef int (*eddy_run_sync_cb)(eddy_loop *loop, void *arg,
  * Errors: the negative value func returned; the error the future was
  *   resolved with (-ECANCELED if cancelled); -ETIMEDOUT the timeout expired
  *   first: the future is cancelled and the loop is left stopped, open and
- *   reusable; -EINVAL func is NULL, or timeout_s is NaN or negative other
+ *   reusable; -ETIMEDOUT also when a callback stopped the loop before the
+ *   future was done (the future is then not cancelled, SPEC §2.17);
+ *   -EINVAL func is NULL, or timeout_s is NaN, infinite, or negative other
  *   than EDDY_NO_TIMEOUT; the errors of eddy_loop_start.
  * Ownership: run_sync releases the future it was given.
  * Thread-safety: as eddy_loop_start.
