@@ -166,6 +166,9 @@ test: deps
 	$(MAKE) --no-print-directory unit-clang || fail="$$fail unit-clang"; \
 	$(MAKE) --no-print-directory trace || fail="$$fail trace"; \
 	$(MAKE) --no-print-directory run-conformance || fail="$$fail conformance"; \
+	for t in $(TEST_EXTRA); do \
+	    $(MAKE) --no-print-directory $$t || fail="$$fail $$t"; \
+	done; \
 	if [ -n "$$fail" ]; then echo "make test: FAILED:$$fail"; exit 1; fi; \
 	echo "make test: all passed"
 
@@ -224,5 +227,11 @@ install-check:
 
 clean:
 	rm -rf $(BUILD)
+
+# Further targets live in mk/*.mk (fuzzing, benchmarks, mutants, reports,
+# coverage, subjects). A file there may append to TEST_EXTRA the targets
+# that `make test` must also run.
+TEST_EXTRA ?=
+include $(sort $(wildcard mk/*.mk))
 
 -include $(ALL_DEPS)
