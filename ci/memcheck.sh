@@ -16,6 +16,9 @@ cd "$root" || exit 2
 logs=$build/memcheck
 rm -rf "$logs"
 mkdir -p "$logs"
+# The suite's descriptor checks leave valgrind's own per-process logs out.
+EDDY_TOOL_LOG_DIR=$(cd "$logs" && pwd)
+export EDDY_TOOL_LOG_DIR
 
 # shellcheck disable=SC2054 # the commas belong to valgrind's values
 vg=(valgrind --leak-check=full

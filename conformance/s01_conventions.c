@@ -936,6 +936,8 @@ static void c1_8_null_loop_einval(void **state)
 /* The codes the binding's contracts name most often. */
 static const int known_codes[] = {
     -EINVAL, -ENOMEM, -ESHUTDOWN, -ETIMEDOUT, -EBADF, -EEXIST, -ENOENT,
+    -EBUSY, -EPERM, -EALREADY, -ECANCELED, -ERANGE, -EAGAIN, -ECHILD,
+    -ESRCH, -EAFNOSUPPORT,
 };
 #define NKNOWN (sizeof(known_codes) / sizeof(known_codes[0]))
 

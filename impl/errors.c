@@ -36,6 +36,7 @@ static const struct err_text texts[] = {
     {ENOTSUP, "operation not supported"},
     {EADDRINUSE, "address already in use"},
     {EADDRNOTAVAIL, "address not available"},
+    {EAFNOSUPPORT, "no address could get a socket (family not supported)"},
     {ECONNREFUSED, "connection refused"},
     {ESHUTDOWN, "the loop is closed"},
     {ETIMEDOUT, "timed out"},

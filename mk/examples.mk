@@ -1,5 +1,5 @@
-# examples/examples.mk - rules for the example programs, meant to be
-# included by the top-level Makefile (it uses $(BUILD), $(STD), $(WARN)).
+# mk/examples.mk - rules for the example programs (included by the top
+# Makefile; it uses $(BUILD), $(STD), $(WARN)). `make test` builds them.
 #
 #   make examples     build $(BUILD)/examples/{hello_prefork,tcp_echo}
 #   make load-fault   run ci/load-fault.sh against hello_prefork
@@ -18,3 +18,5 @@ examples: $(EXAMPLE_BINS)
 
 load-fault: $(BUILD)/examples/hello_prefork
 	bash ci/load-fault.sh $(BUILD)/examples/hello_prefork
+
+TEST_EXTRA += examples
