@@ -172,11 +172,13 @@ test: deps
 	if [ -n "$$fail" ]; then echo "make test: FAILED:$$fail"; exit 1; fi; \
 	echo "make test: all passed"
 
+# SUBJECT=c|tornado|tornado-uvloop|all runs those subjects over the
+# scenarios instead (mk/subjects.mk); without it, the built-in suite.
 conformance: deps
-	@$(MAKE) --no-print-directory run-conformance
+	@$(MAKE) --no-print-directory $(if $(SUBJECT),run-subjects,run-conformance)
 
 run-conformance: $(BUILD)/gcc/eddy-conformance
-	./$(BUILD)/gcc/eddy-conformance -j$(JOBS) $(CONFORMANCE_FLAGS) $(subst $(comma),$(space),$(ONLY))
+	$(BUILD)/gcc/eddy-conformance -j$(JOBS) $(CONFORMANCE_FLAGS) $(subst $(comma),$(space),$(ONLY))
 
 trace:
 	@bash ci/trace-clauses.sh

@@ -9,11 +9,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +29,27 @@
 
 static double late_bound; /* 0 until calibrated */
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What checks.h records; atomics because cases assert from threads too. */
+static atomic_ulong checks;
+static _Atomic(const char *) last_check;
+static atomic_bool skipping;
+
+void eddy__h_check(const char *what)
+{
+    atomic_fetch_add_explicit(&checks, 1, memory_order_relaxed);
+    atomic_store_explicit(&last_check, what, memory_order_relaxed);
+}
+
+void eddy__h_fail_at(const char *what)
+{
+    atomic_store_explicit(&last_check, what, memory_order_relaxed);
+}
+
+void eddy__h_skipping(void)
+{
+    atomic_store_explicit(&skipping, true, memory_order_relaxed);
+}
 
 double eddy_h_now(void)
 {
@@ -99,16 +123,45 @@ double eddy_h_late_bound(void)
     return late_bound;
 }
 
+/* Whether /proc/self/fd/<name> is a log of a checking tool run around the
+ * suite: ci/memcheck.sh names its log directory in EDDY_TOOL_LOG_DIR, and
+ * valgrind opens a fresh log in every forked child. */
+static bool tool_log_fd(const char *name)
+{
+    const char *dir = getenv("EDDY_TOOL_LOG_DIR");
+    if (dir == NULL || *dir == '\0') {
+        return false;
+    }
+    char link[64];
+    char target[4096];
+    snprintf(link, sizeof(link), "/proc/self/fd/%s", name);
+    ssize_t len = readlink(link, target, sizeof(target) - 1);
+    if (len <= 0) {
+        return false;
+    }
+    target[len] = '\0';
+    return strncmp(target, dir, strlen(dir)) == 0;
+}
+
 int eddy_h_open_fds(void)
 {
     DIR *dir = opendir("/proc/self/fd");
     if (dir == NULL) {
         return -1;
     }
+    /* Descriptors at or above the soft limit are not the process's own:
+     * valgrind keeps its log and pipe fds there, and reopens its log in
+     * every forked child. */
+    struct rlimit lim;
+    long top = getrlimit(RLIMIT_NOFILE, &lim) == 0 &&
+                       lim.rlim_cur != RLIM_INFINITY
+                   ? (long)lim.rlim_cur
+                   : LONG_MAX;
     int n = 0;
     struct dirent *e;
     while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] != '.') {
+        if (e->d_name[0] != '.' && strtol(e->d_name, NULL, 10) < top &&
+            !tool_log_fd(e->d_name)) {
             n++;
         }
     }
@@ -410,16 +463,47 @@ static bool hygiene_check(struct hygiene *h)
     return fds_ok && signals_ok && children_ok;
 }
 
+/* The runner reads these lines from the case's output (harness.h). */
+static void report_checks(int failed, unsigned long n)
+{
+    const char *last = atomic_load(&last_check);
+    if (failed != 0 && last != NULL) {
+        fprintf(stdout, EDDY__TAG "last check: %s\n", last);
+    }
+    fprintf(stdout, EDDY__TAG "checks: %lu\n", n);
+}
+
 int eddy__harness_run_case(const struct eddy_case *c)
 {
+    /* Unbuffered, so that cmocka's stdout and stderr lines stay in order
+     * in the one pipe the runner reads; and never cmocka's XML or TAP,
+     * whatever the environment asks, since the runner parses this. */
+    setvbuf(stdout, NULL, _IONBF, 0);
+    cmocka_set_message_output(CM_OUTPUT_STDOUT);
+    atomic_store(&checks, 0);
+    atomic_store(&last_check, NULL);
+    atomic_store(&skipping, false);
     struct hygiene *h = hygiene_snapshot();
     const struct CMUnitTest test = {c->name, c->fn, c->setup, c->teardown,
                                     NULL};
     int failed = _cmocka_run_group_tests(c->name, &test, 1, NULL, NULL);
     fflush(NULL);
     bool clean = hygiene_check(h);
+    unsigned long n = atomic_load(&checks);
+    report_checks(failed, n);
     if (failed != 0) {
         return EDDY__CASE_FAILED;
     }
-    return clean ? EDDY__CASE_PASSED : EDDY__CASE_UNCLEAN;
+    if (!clean) {
+        return EDDY__CASE_UNCLEAN;
+    }
+    if (atomic_load(&skipping)) {
+        return EDDY__CASE_SKIPPED;
+    }
+    if (n == 0) {
+        fprintf(stdout, EDDY__TAG "the case passed without checking "
+                                  "anything: it made no assertion\n");
+        return EDDY__CASE_NO_CHECKS;
+    }
+    return EDDY__CASE_PASSED;
 }

@@ -20,6 +20,9 @@
 
 #include <eddy.h>
 
+/* Every assertion a case makes is counted (see checks.h). */
+#include "checks.h"
+
 /* One conformance case: a cmocka test named after its primary clause
  * (c<S>_<N>_... checks SPEC §S.N) plus the other clauses it also checks. */
 struct eddy_case {
@@ -112,8 +115,17 @@ void eddy__harness_calibrate(void);
 
 /* Exit statuses of a case process. */
 #define EDDY__CASE_PASSED 0
-#define EDDY__CASE_FAILED 1   /* cmocka reported a failure */
-#define EDDY__CASE_UNCLEAN 2  /* it passed but failed the hygiene check */
+#define EDDY__CASE_FAILED 1    /* cmocka reported a failure */
+#define EDDY__CASE_UNCLEAN 2   /* it passed but failed the hygiene check */
+#define EDDY__CASE_SKIPPED 3   /* it called skip() */
+#define EDDY__CASE_NO_CHECKS 4 /* it passed without making one check */
+
+/* Lines the case process adds to its output for the runner (after
+ * cmocka's own): "[  EDDY    ] checks: N" always, and on a failure
+ * "[  EDDY    ] last check: FILE:LINE: assert_...(...)", the last check
+ * (or fail()) reached, which is the failed one when the place matches
+ * cmocka's "[   LINE   ]" line. */
+#define EDDY__TAG "[  EDDY    ] "
 
 /* Run c under cmocka in this process and check hygiene around it: the
  * case must leave the same open descriptors and the same dispositions of

@@ -631,18 +631,21 @@ static void c5_7_handles_are_distinct_opaque_values(void **state)
 
 static void c5_8_distinct_deadlines_run_in_deadline_order(void **state)
 {
-    /* SPEC §5.8: timeouts with different deadlines run in deadline order. */
+    /* SPEC §5.8: timeouts with different deadlines that were in the future
+     * when scheduled run in deadline order. */
     eddy_loop *loop = *state;
     begin();
     static struct tmr t[NORDER];
     static char names[NORDER][8];
     double now = eddy_loop_time(loop);
-    /* Scheduled in a scrambled order (17 is prime to 32); half are already
-     * due and run in one batch, half are spread over the next 80 ms. */
+    /* Scheduled in a scrambled order (17 is prime to 32), all in the
+     * future (past deadlines need not keep their order, §5.8): half 0.1 ms
+     * apart, so that several are due in one timer step, half spread over
+     * the next 80 ms. */
     for (int k = 0; k < NORDER; k++) {
         int i = (k * 17) % NORDER;
-        double when = i < NORDER / 2 ? now - 1 + i * 0.01
-                                     : now + (i - NORDER / 2) * 0.005;
+        double when = i < NORDER / 2 ? now + 0.02 + i * 0.0001
+                                     : now + 0.03 + (i - NORDER / 2) * 0.005;
         snprintf(names[i], sizeof(names[i]), "%d", i);
         at(loop, &t[i], names[i], when);
     }

@@ -312,28 +312,69 @@ static int on_conn_answer(eddy_server *server, eddy_loop *loop, int fd,
     return w == len ? 0 : -EIO;
 }
 
+/* What the service and its workers release before they exit, so that
+ * memory and descriptor checkers find nothing left open. */
+static pid_t service_self;
+static eddy_server *service_srv;
+static int service_report_fd = -1;
+static eddy_loop *worker_loop;
+
+/* The supervisor leaves through exit() after SIGTERM (§7). */
+static void service_release(void)
+{
+    if (getpid() == service_self) {
+        eddy_server_free(service_srv);
+        close(service_report_fd);
+    }
+}
+
+static int cb_stop_worker(eddy_loop *loop, void *arg)
+{
+    (void)arg;
+    return eddy_loop_stop(loop);
+}
+
+/* A worker stops its loop on SIGTERM and then leaves cleanly. */
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    if (eddy_loop_add_callback_from_signal(worker_loop, cb_stop_worker,
+                                           NULL) != 0) {
+        _exit(95);
+    }
+}
+
 /* The service process. No cmocka here: failures are exit statuses. */
 static void service_main(eddy_server *srv, int n, int report_fd)
 {
-    eddy_loop *loop = NULL;
-    if (eddy_loop_current(false, &loop) != -ENOENT) {
+    service_self = getpid();
+    service_srv = srv;
+    service_report_fd = report_fd;
+    atexit(service_release);
+    if (eddy_loop_current(false, &worker_loop) != -ENOENT) {
         _exit(90); /* the loop must not exist before the fork */
     }
-    int rc = eddy_server_start(srv, n, -1);
-    if (rc != 0) {
+    if (eddy_server_start(srv, n, -1) != 0) {
         _exit(91); /* the supervisor returns only errors */
     }
+    if (eddy_loop_current(false, &worker_loop) != 0) {
+        _exit(93);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigaction(SIGTERM, &sa, NULL);
     char line[64];
     int len = snprintf(line, sizeof line, "%d %d %d\n", eddy_task_id(),
                        (int)getpid(), (int)getppid());
     if (write(report_fd, line, (size_t)len) != len) {
         _exit(92);
     }
-    if (eddy_loop_current(false, &loop) != 0) {
-        _exit(93);
-    }
-    eddy_loop_start(loop);
-    _exit(94);
+    int rc = eddy_loop_start(worker_loop);
+    eddy_server_free(srv);
+    eddy_loop_free(worker_loop);
+    close(report_fd);
+    _exit(rc == 0 ? 0 : 94);
 }
 
 /* Fork the service for a server bound in this process; the case's own

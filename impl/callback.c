@@ -1,11 +1,13 @@
 /* impl/callback.c - SPEC §4.1-§4.6: add_callback, spawn_callback and
  * add_callback_from_signal. The loop thread pushes onto a growable ring
- * with no lock; other threads append to a mutex-guarded vector and signal
- * handlers to a bounded lock-free queue, and both wake the loop with one
- * eventfd write per burst (an atomic flag coalesces the writes).
+ * (ring.h) with no lock; other threads append to a mutex-guarded vector
+ * that the loop swaps out whole, signal handlers to a bounded lock-free
+ * queue. Both raise one atomic flag per burst, and write the eventfd only
+ * when the loop sleeps in poll.
  */
 #define _GNU_SOURCE
 #include "loop_int.h"
+#include "ring.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -19,6 +21,7 @@ _Static_assert((EDDY__SIGQ_SLOTS & (EDDY__SIGQ_SLOTS - 1)) == 0 &&
                "signal queue size");
 
 #define SIGQ_MASK ((size_t)EDDY__SIGQ_SLOTS - 1)
+#define FIRST_IN_CAP 16 /* entries of a new cross-thread vector */
 
 /* An entry with a dispose function travels as run_owned + this wrapper, so
  * plain entries stay 16 bytes. */
@@ -47,54 +50,11 @@ static void discard(struct eddy__cb e)
     }
 }
 
-/* --- the ready ring (loop thread only) ---------------------------------- */
+/* --- the loop thread's own callbacks --------------------------------- */
 
-static int ring_reserve(struct eddy__ring *r, size_t extra)
+static inline int push_local(eddy_loop *loop, struct eddy__cb e)
 {
-    if (extra <= r->cap - r->count) {
-        return 0;
-    }
-    size_t cap = r->cap != 0 ? r->cap : 16;
-    while (cap - r->count < extra) {
-        if (cap > SIZE_MAX / 2 / sizeof(struct eddy__cb)) {
-            return -ENOMEM;
-        }
-        cap *= 2;
-    }
-    struct eddy__cb *buf = eddy__malloc(cap * sizeof *buf);
-    if (buf == NULL) {
-        return -ENOMEM;
-    }
-    if (r->count > 0) {
-        size_t first = r->cap - r->head < r->count ? r->cap - r->head
-                                                   : r->count;
-        memcpy(buf, r->buf + r->head, first * sizeof *buf);
-        memcpy(buf + first, r->buf, (r->count - first) * sizeof *buf);
-    }
-    eddy__free(r->buf);
-    r->buf = buf;
-    r->cap = cap;
-    r->head = 0;
-    return 0;
-}
-
-/* The caller has reserved room. */
-static void ring_put(struct eddy__ring *r, struct eddy__cb e)
-{
-    r->buf[(r->head + r->count++) & (r->cap - 1)] = e;
-}
-
-static struct eddy__cb ring_take(struct eddy__ring *r)
-{
-    struct eddy__cb e = r->buf[r->head];
-    r->head = (r->head + 1) & (r->cap - 1);
-    r->count--;
-    return e;
-}
-
-static int push_local(eddy_loop *loop, struct eddy__cb e)
-{
-    if (loop->ring.count == loop->ring.cap &&
+    if (loop->ring.tail - loop->ring.head == loop->ring.cap &&
         ring_reserve(&loop->ring, 1) != 0) {
         return -ENOMEM;
     }
@@ -104,24 +64,40 @@ static int push_local(eddy_loop *loop, struct eddy__cb e)
 
 /* --- waking the loop ----------------------------------------------------- */
 
-/* Only the producer that turns the flag from 0 to 1 writes: a burst costs
- * one write until the loop clears the flag again. Always a seq_cst
- * exchange (no plain pre-check): the loop's clear then reads this store or
- * a later one, which orders a signal producer's slot before the drain. */
+/* Only the producer that turns the flag from 0 to 1 wakes, and it writes
+ * the eventfd only if the loop sleeps (or is about to) in poll: a busy
+ * loop reads the flag before its next poll anyway, so a burst costs no
+ * syscall at all while the loop keeps up. Always a seq_cst exchange (no
+ * plain pre-check): the loop's clear then reads this store or a later
+ * one, which orders a signal producer's slot before the drain. The
+ * exchange and the load of sleeping pair with eddy__callbacks_may_sleep
+ * (store sleeping, load the flag): one side always sees the other. */
 static void wake(eddy_loop *loop)
 {
-    if (atomic_exchange(&loop->wake_pending, 1) == 0) {
+    if (atomic_exchange(&loop->wake_pending, 1) == 0 &&
+        atomic_load(&loop->sleeping) != 0) {
         uint64_t one = 1;
         while (write(loop->wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
         }
     }
 }
 
+bool eddy__callbacks_may_sleep(eddy_loop *loop)
+{
+    atomic_store(&loop->sleeping, 1);
+    return atomic_load(&loop->wake_pending) == 0;
+}
+
+void eddy__callbacks_awake(eddy_loop *loop)
+{
+    atomic_store_explicit(&loop->sleeping, 0, memory_order_relaxed);
+}
+
 /* --- other threads ------------------------------------------------------- */
 
 static int grow_incoming(eddy_loop *loop)
 {
-    size_t cap = loop->in_cap != 0 ? loop->in_cap * 2 : 16;
+    size_t cap = loop->in_cap != 0 ? loop->in_cap * 2 : FIRST_IN_CAP;
     if (cap > SIZE_MAX / sizeof(struct eddy__cb)) {
         return -ENOMEM;
     }
@@ -134,11 +110,17 @@ static int grow_incoming(eddy_loop *loop)
     return 0;
 }
 
-/* The closed check and the eventfd write happen under in_lock, so once
- * close has taken the lock no producer can touch the queue or the fd. */
-static int push_foreign(eddy_loop *loop, struct eddy__cb e)
+/* The closed check and the push happen under in_lock, so once close has
+ * taken the lock no producer touches the queue. The eventfd write comes
+ * after the unlock, so the loop it wakes does not find the lock held;
+ * wake_inflight makes close wait for that write, as for signals. Only the
+ * push that finds the queue empty wakes: a non-empty queue has its wakeup
+ * on the way. */
+static __attribute__((noinline)) int push_foreign(eddy_loop *loop,
+                                                  struct eddy__cb e)
 {
     int err = 0;
+    bool first = false;
     pthread_mutex_lock(&loop->in_lock);
     if (atomic_load_explicit(&loop->closed, memory_order_relaxed)) {
         err = -ESHUTDOWN; /* SPEC §4.4 */
@@ -147,21 +129,42 @@ static int push_foreign(eddy_loop *loop, struct eddy__cb e)
     }
     if (err == 0) {
         loop->in_buf[loop->in_len++] = e;
-        wake(loop);
+        first = loop->in_len == 1;
+        if (first) {
+            atomic_fetch_add(&loop->wake_inflight, 1);
+        }
     }
     pthread_mutex_unlock(&loop->in_lock);
+    if (first) {
+        wake(loop);
+        atomic_fetch_sub(&loop->wake_inflight, 1);
+    }
     return err;
+}
+
+static inline uint64_t thread_id(void)
+{
+    return eddy__tl_tid != 0 ? eddy__tl_tid : eddy__thread_id();
 }
 
 /* SPEC §4.2: the running loop's own thread needs no lock; any other thread,
  * or any thread while the loop is not running, goes through the queue. */
-static int add(eddy_loop *loop, struct eddy__cb e)
+static inline int add(eddy_loop *loop, struct eddy__cb e)
 {
     if (atomic_load_explicit(&loop->running_tid, memory_order_relaxed) ==
-        eddy__thread_id()) {
+        thread_id()) {
         return push_local(loop, e);
     }
     return push_foreign(loop, e);
+}
+
+/* The loop thread's own call when its ring is full, or a thread's first
+ * call (its id is not cached yet): kept out of line so the common cases
+ * below stay short. */
+static __attribute__((noinline)) int add_slow(eddy_loop *loop,
+                                              eddy_callback_cb cb, void *arg)
+{
+    return add(loop, (struct eddy__cb){cb, arg});
 }
 
 int eddy_loop_add_callback(eddy_loop *loop, eddy_callback_cb cb, void *arg)
@@ -169,7 +172,20 @@ int eddy_loop_add_callback(eddy_loop *loop, eddy_callback_cb cb, void *arg)
     if (loop == NULL || cb == NULL) {
         return -EINVAL;
     }
-    return add(loop, (struct eddy__cb){cb, arg});
+    struct eddy__ring *r = &loop->ring;
+    uint64_t owner =
+        atomic_load_explicit(&loop->running_tid, memory_order_relaxed);
+    if (eddy__tl_tid == 0) {
+        return add_slow(loop, cb, arg);
+    }
+    if (owner != eddy__tl_tid) {
+        return push_foreign(loop, (struct eddy__cb){cb, arg});
+    }
+    if (r->tail - r->head == r->cap) {
+        return add_slow(loop, cb, arg);
+    }
+    ring_put(r, (struct eddy__cb){cb, arg}); /* the running loop's thread */
+    return 0;
 }
 
 int eddy_loop_spawn_callback(eddy_loop *loop, eddy_callback_cb cb, void *arg)
@@ -231,7 +247,7 @@ static int sig_push(eddy_loop *loop, eddy_callback_cb cb, void *arg)
     }
 }
 
-/* No lock, no allocation, errno preserved: async-signal-safe. sig_inflight
+/* No lock, no allocation, errno preserved: async-signal-safe. wake_inflight
  * lets close wait for a producer that passed the closed check. */
 int eddy_loop_add_callback_from_signal(eddy_loop *loop, eddy_callback_cb cb,
                                        void *arg)
@@ -240,7 +256,7 @@ int eddy_loop_add_callback_from_signal(eddy_loop *loop, eddy_callback_cb cb,
         return -EINVAL;
     }
     int saved_errno = errno;
-    atomic_fetch_add(&loop->sig_inflight, 1);
+    atomic_fetch_add(&loop->wake_inflight, 1);
     int err = -ESHUTDOWN;
     if (!atomic_load(&loop->closed)) {
         err = sig_push(loop, cb, arg);
@@ -248,7 +264,7 @@ int eddy_loop_add_callback_from_signal(eddy_loop *loop, eddy_callback_cb cb,
             wake(loop);
         }
     }
-    atomic_fetch_sub(&loop->sig_inflight, 1);
+    atomic_fetch_sub(&loop->wake_inflight, 1);
     errno = saved_errno;
     return err;
 }
@@ -276,25 +292,71 @@ bool eddy__callbacks_pending(const eddy_loop *loop)
            signal_ready(loop);
 }
 
-/* Move what fits; on ENOMEM the rest waits for the next iteration. */
-static void drain_incoming(eddy_loop *loop)
+/* An empty ring takes a whole taken vector by trading buffers with it, so
+ * a burst from other threads is neither copied nor makes the ring grow.
+ * Both capacities are powers of two; the indices restart at 0. */
+static bool trade_buffers(eddy_loop *loop)
 {
-    pthread_mutex_lock(&loop->in_lock);
-    size_t n = loop->in_len;
+    struct eddy__ring *r = &loop->ring;
+    if (r->head != r->tail || r->buf == NULL || loop->taken_pos != 0) {
+        return false;
+    }
+    struct eddy__cb *buf = r->buf;
+    size_t cap = r->cap;
+    *r = (struct eddy__ring){loop->taken, loop->taken_cap, 0,
+                             loop->taken_len, loop->taken_len};
+    loop->taken = buf;
+    loop->taken_cap = cap;
+    loop->taken_pos = loop->taken_len = 0;
+    return true;
+}
+
+/* Move what fits of the taken vector into the ring; on ENOMEM the rest
+ * stays there for the next iteration. */
+static void move_taken(eddy_loop *loop)
+{
+    size_t n = loop->taken_len - loop->taken_pos;
+    if (n == 0 || trade_buffers(loop)) {
+        return;
+    }
     size_t room = n;
     if (ring_reserve(&loop->ring, n) != 0) {
-        room = loop->ring.cap - loop->ring.count;
+        room = loop->ring.cap - (loop->ring.tail - loop->ring.head);
         loop->drain_again = true;
     }
-    for (size_t i = 0; i < room; i++) {
-        ring_put(&loop->ring, loop->in_buf[i]);
+    ring_put_all(&loop->ring, loop->taken + loop->taken_pos, room);
+    loop->taken_pos += room;
+}
+
+/* Swap the whole vector out under the lock, so a producer never waits
+ * for more than a pointer swap, then copy it into the ring. Leftovers of
+ * an earlier drain cut short by ENOMEM go first, and only once they are
+ * all in is the vector taken again: arrival order holds. */
+static void drain_incoming(eddy_loop *loop)
+{
+    if (loop->taken == NULL) {
+        /* The first drain makes the second vector, so that the one handed
+         * to producers already has room; without it they grow their own. */
+        loop->taken = eddy__malloc(FIRST_IN_CAP * sizeof *loop->taken);
+        loop->taken_cap = loop->taken != NULL ? FIRST_IN_CAP : 0;
     }
-    if (room < n) {
-        memmove(loop->in_buf, loop->in_buf + room,
-                (n - room) * sizeof *loop->in_buf);
+    move_taken(loop);
+    if (loop->taken_pos != loop->taken_len) {
+        return;
     }
-    loop->in_len = n - room;
+    pthread_mutex_lock(&loop->in_lock);
+    struct eddy__cb *buf = loop->in_buf;
+    size_t len = loop->in_len;
+    size_t cap = loop->in_cap;
+    loop->in_buf = loop->taken;
+    loop->in_cap = loop->taken_cap;
+    loop->in_len = 0;
     pthread_mutex_unlock(&loop->in_lock);
+    loop->taken = buf;
+    loop->taken_cap = cap;
+    loop->taken_pos = 0;
+    loop->taken_len = len;
+    move_taken(loop);
 }
 
 /* In publication order; stops at a slot whose producer has not finished
@@ -302,7 +364,7 @@ static void drain_incoming(eddy_loop *loop)
 static void drain_signals(eddy_loop *loop)
 {
     while (signal_ready(loop)) {
-        if (loop->ring.count == loop->ring.cap &&
+        if (loop->ring.tail - loop->ring.head == loop->ring.cap &&
             ring_reserve(&loop->ring, 1) != 0) {
             loop->drain_again = true;
             return;
@@ -337,6 +399,7 @@ void eddy__callbacks_drain(eddy_loop *loop)
         while (read(loop->wake_fd, &count, sizeof count) < 0 &&
                errno == EINTR) {
         }
+        loop->wake_seen = false; /* consumed: a skipped poll leaves it so */
     }
     if (woken || again) {
         drain_incoming(loop);
@@ -348,13 +411,20 @@ void eddy__callbacks_drain(eddy_loop *loop)
  * waits for the next iteration. */
 void eddy__callbacks_run(eddy_loop *loop)
 {
-    for (size_t n = loop->ring.count; n > 0; n--) {
-        struct eddy__cb e = ring_take(&loop->ring);
+    struct eddy__ring *r = &loop->ring;
+    size_t end = r->tail;
+    /* The entries run stay in the ring until the batch ends, so a callback
+     * only ever writes tail: buf and cap are read afresh after each call
+     * (a push may grow the ring), head once at the end. */
+    for (size_t i = r->head; i != end; i++) {
+        struct eddy__cb e = r->buf[i & (r->cap - 1)];
         int rc = e.cb(loop, e.arg);
         if (rc != 0) {
             eddy__loop_report(loop, rc); /* SPEC §1.5 */
         }
     }
+    r->head = end;
+    r->count = r->tail - end;
 }
 
 void eddy__callbacks_mark_closed(eddy_loop *loop)
@@ -363,8 +433,8 @@ void eddy__callbacks_mark_closed(eddy_loop *loop)
     atomic_store(&loop->closed, true);
     atomic_store(&loop->wake_pending, 1); /* late producers never write */
     pthread_mutex_unlock(&loop->in_lock);
-    while (atomic_load(&loop->sig_inflight) != 0) {
-        sched_yield(); /* a signal producer on another thread finishes */
+    while (atomic_load(&loop->wake_inflight) != 0) {
+        sched_yield(); /* a producer on another thread finishes its wake */
     }
 }
 
@@ -379,11 +449,17 @@ void eddy__callbacks_close(eddy_loop *loop)
     loop->in_len = 0;
     loop->in_cap = 0;
     pthread_mutex_unlock(&loop->in_lock);
-    while (loop->ring.count > 0) {
+    while (loop->ring.head != loop->ring.tail) {
         discard(ring_take(&loop->ring));
     }
     eddy__free(loop->ring.buf);
-    loop->ring = (struct eddy__ring){NULL, 0, 0, 0};
+    loop->ring = (struct eddy__ring){.buf = NULL};
+    for (size_t i = loop->taken_pos; i < loop->taken_len; i++) {
+        discard(loop->taken[i]);
+    }
+    eddy__free(loop->taken);
+    loop->taken = NULL;
+    loop->taken_cap = loop->taken_pos = loop->taken_len = 0;
     for (size_t i = 0; i < n; i++) {
         discard(in[i]);
     }
@@ -393,8 +469,14 @@ void eddy__callbacks_close(eddy_loop *loop)
 bool eddy__callbacks_check(const eddy_loop *loop)
 {
     const struct eddy__ring *r = &loop->ring;
-    if ((r->cap & (r->cap - 1)) != 0 || r->count > r->cap) {
+    if ((r->cap & (r->cap - 1)) != 0 || r->tail - r->head > r->cap ||
+        r->count != r->tail - r->head) {
         return false;
     }
-    return r->cap == 0 ? r->buf == NULL && r->head == 0 : r->head < r->cap;
+    if (loop->taken_pos > loop->taken_len ||
+        loop->taken_len > loop->taken_cap ||
+        (loop->taken == NULL) != (loop->taken_cap == 0)) {
+        return false;
+    }
+    return r->cap != 0 || (r->buf == NULL && r->count == 0);
 }

@@ -26,20 +26,19 @@ struct eddy__heap_ent {
     uint64_t handle;
 };
 
-/* A timer record. handle is 0 while the slot is free; next_free links the
- * free list. */
+/* A timer record. handle is 0 while the slot is free. */
 struct eddy__timer {
     eddy_callback_cb cb;
     void *arg;
     uint64_t handle;
     uint32_t heap_idx;
-    uint32_t next_free;
 };
 
 struct eddy__heap {
     struct eddy__heap_ent *ent;
     uint32_t len;
     uint32_t cap;
+    void *mem; /* the block ent lies in, when its owner aligns it */
 };
 
 static inline uint32_t heap_slot(uint64_t handle)
@@ -77,25 +76,21 @@ static inline void heap_sift_up(struct eddy__heap *h, struct eddy__timer *t,
     heap_place(h, t, i, e);
 }
 
-/* Start loading the grandchildren of i: in a heap larger than the cache
- * each level is a miss, and this overlaps the next level's with the
- * comparisons of this one. */
-static inline void heap_prefetch(const struct eddy__heap *h, uint64_t first)
+/* The least of the children first .. first + 3 (all four exist): two
+ * independent comparisons, then one, instead of a chain of three. */
+static inline uint32_t heap_min4(const struct eddy__heap *h, uint32_t first)
 {
-#if defined(__GNUC__)
-    uint64_t grand = first * 4 + 1;
-    if (grand + 16 <= h->len) {
-        for (int k = 0; k < 16; k += 4) {
-            __builtin_prefetch(&h->ent[grand + k]);
-        }
-    }
-#else
-    (void)h;
-    (void)first;
-#endif
+    const struct eddy__heap_ent *c = &h->ent[first];
+    uint32_t a = heap_less(&c[1], &c[0]) ? 1 : 0;
+    uint32_t b = heap_less(&c[3], &c[2]) ? 3 : 2;
+    return first + (heap_less(&c[b], &c[a]) ? b : a);
 }
 
-/* Move the hole at i down until e fits there. */
+/* Move the hole at i down until e fits there. Forced inline: it is the
+ * inner loop of both removal and pop, and a call costs a frame per use. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline void heap_sift_down(struct eddy__heap *h,
                                   struct eddy__timer *t, uint32_t i,
                                   struct eddy__heap_ent e)
@@ -106,12 +101,14 @@ static inline void heap_sift_down(struct eddy__heap *h,
         if (first >= n) {
             break;
         }
-        heap_prefetch(h, first);
         uint32_t best = (uint32_t)first;
-        uint32_t end = first + 4 < n ? (uint32_t)first + 4 : n;
-        for (uint32_t c = best + 1; c < end; c++) {
-            if (heap_less(&h->ent[c], &h->ent[best])) {
-                best = c;
+        if (first + 4 <= n) {
+            best = heap_min4(h, best);
+        } else {
+            for (uint32_t c = best + 1; c < n; c++) {
+                if (heap_less(&h->ent[c], &h->ent[best])) {
+                    best = c;
+                }
             }
         }
         if (!heap_less(&h->ent[best], &e)) {

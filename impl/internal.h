@@ -53,6 +53,9 @@ void eddy__loop_report(eddy_loop *loop, int err);
  * or -EPERM. */
 int eddy__loop_check_thread(const eddy_loop *loop);
 
+/* Whether some thread is inside start() or run_sync() of loop. Any thread. */
+bool eddy__loop_running(const eddy_loop *loop);
+
 /* Verify the loop's invariants (heap order, index back-pointers, pollfd
  * array versus fd table). Returns true when they hold. For tests. */
 bool eddy__loop_check(const eddy_loop *loop);

@@ -17,7 +17,7 @@
 static atomic_uint_fast64_t next_tid = 1;
 static atomic_uint_fast64_t loops_created;
 
-static _Thread_local uint64_t tl_tid;
+_Thread_local uint64_t eddy__tl_tid;
 static _Thread_local eddy_loop *tl_current;
 /* SPEC §2.6: the loop whose start() this thread is inside (at most one),
  * and the thread's current loop from before that start(). */
@@ -26,10 +26,10 @@ static _Thread_local eddy_loop *tl_saved;
 
 uint64_t eddy__thread_id(void)
 {
-    if (tl_tid == 0) {
-        tl_tid = atomic_fetch_add(&next_tid, 1);
+    if (eddy__tl_tid == 0) {
+        eddy__tl_tid = atomic_fetch_add(&next_tid, 1);
     }
-    return tl_tid;
+    return eddy__tl_tid;
 }
 
 static int64_t monotonic_ns(void *arg)
@@ -61,13 +61,31 @@ static uint64_t first_serial(void)
     return ((n * UINT64_C(0x9E3779B97F4A7C15)) >> 25) + 1;
 }
 
+/* Producers hold in_lock for a few instructions and the loop for a
+ * pointer swap, so a waiter does better spinning briefly than sleeping in
+ * the kernel (glibc's adaptive mutex, where there is one). */
+static int init_in_lock(pthread_mutex_t *lock)
+{
+    pthread_mutexattr_t attr;
+    int err = -pthread_mutexattr_init(&attr);
+    if (err != 0) {
+        return err;
+    }
+#if defined(PTHREAD_MUTEX_ADAPTIVE_NP)
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    err = -pthread_mutex_init(lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return err;
+}
+
 static int loop_create(eddy_loop **out)
 {
     eddy_loop *loop = eddy__calloc(1, sizeof *loop);
     if (loop == NULL) {
         return -ENOMEM;
     }
-    int err = -pthread_mutex_init(&loop->in_lock, NULL);
+    int err = init_in_lock(&loop->in_lock);
     if (err != 0) {
         goto fail_mutex;
     }
@@ -129,20 +147,17 @@ static bool is_closed(const eddy_loop *loop)
     return atomic_load_explicit(&loop->closed, memory_order_relaxed);
 }
 
+bool eddy__loop_running(const eddy_loop *loop)
+{
+    return is_running(loop);
+}
+
 int eddy__loop_check_thread(const eddy_loop *loop)
 {
     if (loop == NULL) {
         return -EINVAL;
     }
-    if (is_closed(loop)) {
-        return -ESHUTDOWN;
-    }
-    uint64_t owner =
-        atomic_load_explicit(&loop->running_tid, memory_order_acquire);
-    if (owner != 0 && owner != eddy__thread_id()) {
-        return -EPERM; /* SPEC §1.6 */
-    }
-    return 0;
+    return eddy__loop_owner_check(loop);
 }
 
 /* SPEC §2.10: the calling thread forgets a closed loop. */
@@ -258,7 +273,8 @@ double eddy_loop_time(const eddy_loop *loop)
  * the earliest deadline, else block. */
 static int poll_timeout(const eddy_loop *loop)
 {
-    if (loop->stopping || eddy__callbacks_pending(loop)) {
+    if (loop->stopping || loop->ring.head != loop->ring.tail ||
+        eddy__callbacks_pending(loop)) {
         return 0;
     }
     if (loop->heap.len == 0) {
@@ -267,11 +283,26 @@ static int poll_timeout(const eddy_loop *loop)
     return eddy__timers_poll_timeout(loop, eddy__loop_now_ns(loop));
 }
 
-/* Step 1. EINTR ends the poll step with nothing ready. */
+/* Step 1. EINTR ends the poll step with nothing ready. With callbacks
+ * queued and no handler registered, a zero-timeout poll could only report
+ * the wake eventfd, whose flag the drain reads anyway: it is skipped, so a
+ * chain of callbacks costs no syscall per iteration. When only a wakeup
+ * is pending the real poll stays; it paces a loop fed by another thread
+ * into fewer, larger batches. */
 static int poll_step(eddy_loop *loop)
 {
-    int n = loop->poll_fn(loop->pfds, loop->npfds, poll_timeout(loop),
-                          loop->poll_arg);
+    int timeout = poll_timeout(loop);
+    if (timeout == 0 && loop->npfds == 1 && loop->poll_fn == system_poll &&
+        loop->ring.head != loop->ring.tail) {
+        return 0; /* nready and wake_seen are 0 between iterations */
+    }
+    if (timeout != 0 && !eddy__callbacks_may_sleep(loop)) {
+        timeout = 0; /* a callback came from outside meanwhile */
+    }
+    int n = loop->poll_fn(loop->pfds, loop->npfds, timeout, loop->poll_arg);
+    if (timeout != 0) {
+        eddy__callbacks_awake(loop);
+    }
     if (n < 0) {
         int err = -errno;
         if (err != -EINTR) {
@@ -291,10 +322,20 @@ static int run_once(eddy_loop *loop)
     if (err != 0) {
         return err;
     }
-    eddy__callbacks_drain(loop);
-    eddy__callbacks_run(loop);
-    eddy__handlers_dispatch(loop);
-    eddy__timers_run(loop);
+    /* The phases are called only when they have work: a loop that just
+     * runs a chain of callbacks pays for no empty phase. */
+    if (eddy__callbacks_incoming(loop)) {
+        eddy__callbacks_drain(loop);
+    }
+    if (loop->ring.head != loop->ring.tail) {
+        eddy__callbacks_run(loop);
+    }
+    if (loop->nready > 0) {
+        eddy__handlers_dispatch(loop);
+    }
+    if (loop->heap.len > 0) {
+        eddy__timers_run(loop);
+    }
     return 0;
 }
 
@@ -393,6 +434,7 @@ bool eddy__loop_check(const eddy_loop *loop)
         /* SPEC §2.10: a closed loop holds nothing but itself. */
         return loop->pfds == NULL && loop->fds == NULL &&
                loop->ring.buf == NULL && loop->in_buf == NULL &&
+               loop->taken == NULL &&
                loop->heap.ent == NULL && loop->timers == NULL &&
                loop->batch == NULL && loop->wake_fd < 0;
     }

@@ -5,6 +5,7 @@
 #ifndef EDDY_LOOP_INT_H
 #define EDDY_LOOP_INT_H
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,11 +25,15 @@ struct eddy__cb {
     void *arg;
 };
 
-/* Ready callbacks, FIFO. cap is 0 or a power of two. */
+/* Ready callbacks, FIFO. cap is 0 or a power of two; head and tail run
+ * free (entry i lives at buf[i & (cap - 1)]), so the consumer writes only
+ * head and the producer only tail, and growth needs no re-basing. count
+ * is always tail - head, kept for readers. */
 struct eddy__ring {
     struct eddy__cb *buf;
     size_t cap;
     size_t head;
+    size_t tail;
     size_t count;
 };
 
@@ -67,7 +72,13 @@ struct eddy_loop {
      * the allocator only promises 16-byte alignment). */
     char pad0[64];
     atomic_int wake_pending;
-    atomic_int sig_inflight; /* signal producers between check and wake */
+    atomic_int wake_inflight; /* producers between closed check and wake */
+    atomic_int sleeping;      /* the loop is in (or entering) a poll that
+                               * may block: only then does a wake write */
+    /* The loop reads wake_pending every iteration; producers write the
+     * lock and the vector on every call. Apart, neither disturbs the
+     * other's cache line. */
+    char pad0b[64];
     pthread_mutex_t in_lock;
     struct eddy__cb *in_buf; /* guarded by in_lock */
     size_t in_len;
@@ -85,6 +96,12 @@ struct eddy_loop {
     bool drain_again; /* a drain was cut short by ENOMEM: poll(0) */
     bool wake_seen;   /* poll reported wake_fd readable */
     struct eddy__ring ring;
+    /* The vector last swapped out of in_buf; [taken_pos, taken_len) did
+     * not fit into the ring yet (ENOMEM) and goes before anything newer. */
+    struct eddy__cb *taken;
+    size_t taken_cap;
+    size_t taken_pos;
+    size_t taken_len;
 
     struct pollfd *pfds; /* dense; [0] is wake_fd, handlers from 1 */
     size_t npfds;
@@ -98,7 +115,7 @@ struct eddy_loop {
     struct eddy__timer *timers; /* records, indexed by slot */
     uint32_t nslots;            /* slots ever used */
     uint32_t slot_cap;
-    uint32_t free_slot; /* head of the free list, EDDY__NOT_IN_HEAP: none */
+    uint32_t nfree; /* free slots, on a stack that follows the records */
     struct eddy__heap_ent *batch; /* due entries; capacity >= heap.cap */
     uint64_t serial;      /* the next timer's serial */
     uint64_t iter_serial; /* serial when this iteration began */
@@ -114,6 +131,22 @@ struct eddy_loop {
 
 /* loop.c */
 uint64_t eddy__thread_id(void);
+extern _Thread_local uint64_t eddy__tl_tid; /* 0 until eddy__thread_id */
+
+/* eddy__loop_check_thread for a loop known not to be NULL, inline for the
+ * per-call paths (call_at, remove_timeout, add_callback). */
+static inline int eddy__loop_owner_check(const eddy_loop *loop)
+{
+    if (atomic_load_explicit(&loop->closed, memory_order_relaxed)) {
+        return -ESHUTDOWN;
+    }
+    uint64_t owner =
+        atomic_load_explicit(&loop->running_tid, memory_order_acquire);
+    if (owner != 0 && owner != eddy__tl_tid && owner != eddy__thread_id()) {
+        return -EPERM; /* SPEC §1.6 */
+    }
+    return 0;
+}
 int64_t eddy__loop_now_ns(const eddy_loop *loop);
 
 /* callback.c: SPEC §4 */
@@ -121,6 +154,21 @@ void eddy__callbacks_init(eddy_loop *loop);
 bool eddy__callbacks_pending(const eddy_loop *loop);
 /* SPEC §2.13 step 2: gather the other threads' callbacks, then run. */
 void eddy__callbacks_drain(eddy_loop *loop);
+/* Around a poll that may block: announce it, and learn whether a wakeup
+ * already came (then poll with timeout 0 instead). */
+bool eddy__callbacks_may_sleep(eddy_loop *loop);
+void eddy__callbacks_awake(eddy_loop *loop);
+/* Whether the drain has anything to do: a wakeup was seen or is pending,
+ * or a drain was cut short. Every producer, signal handlers included,
+ * raises wake_pending after publishing its entry, so an entry whose flag
+ * is not up yet is still being added and waits for the next iteration.
+ * Inline: the loop asks every iteration and the answer is almost always
+ * no. */
+static inline bool eddy__callbacks_incoming(const eddy_loop *loop)
+{
+    return loop->wake_seen || loop->drain_again ||
+           atomic_load_explicit(&loop->wake_pending, memory_order_relaxed);
+}
 void eddy__callbacks_run(eddy_loop *loop);
 void eddy__callbacks_mark_closed(eddy_loop *loop);
 void eddy__callbacks_close(eddy_loop *loop);

@@ -177,6 +177,9 @@ int eddy_loop_run_sync(eddy_loop *loop, double timeout_s,
         return -EINVAL;
     }
     int rc = eddy__loop_check_thread(loop);
+    if (rc == 0 && eddy__loop_running(loop)) {
+        rc = -EBUSY; /* SPEC §2.9 nested, so queue nothing (§1.3) */
+    }
     if (rc != 0) {
         /* -EPERM: another thread runs it, which start reports as busy. */
         return rc == -EPERM ? -EBUSY : rc;

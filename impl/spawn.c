@@ -219,11 +219,13 @@ static int install_fds(const struct plan *pl)
     return 0;
 }
 
-_Noreturn static void report(int fd, int err)
+_Noreturn static void report(const struct plan *pl, int fd, int err)
 {
     while (write(fd, &err, sizeof err) < 0 && errno == EINTR) {
     }
-    close(fd); /* leave nothing open for a checker to report */
+    /* Leave nothing open for a checker to report, whichever step failed
+     * (an early one runs before close_others). */
+    close_range_or_loop(0, pl->max_fd);
     _exit(127);
 }
 
@@ -234,13 +236,13 @@ _Noreturn static void child_main(const struct plan *pl)
     if (err_fd < 3) {
         int moved = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
         if (moved < 0) {
-            report(err_fd, errno);
+            report(pl, err_fd, errno);
         }
         err_fd = moved;
     }
     int err = install_fds(pl);
     if (err != 0) {
-        report(err_fd, err);
+        report(pl, err_fd, err);
     }
     close_others(pl, err_fd);
     sigprocmask(SIG_SETMASK, &pl->mask, NULL);
@@ -251,7 +253,7 @@ _Noreturn static void child_main(const struct plan *pl)
             err = errno; /* the first telling error, as Popen reports */
         }
     }
-    report(err_fd, err != 0 ? err : errno);
+    report(pl, err_fd, err != 0 ? err : errno);
 }
 
 /* --- the parent ----------------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 /* Deadlines start this far inside int64 so the search cannot wrap. */
 #define NS_LIMIT 9.2e18
@@ -17,7 +18,17 @@
 
 void eddy__timers_init(eddy_loop *loop)
 {
-    loop->free_slot = EDDY__NOT_IN_HEAP;
+    loop->nfree = 0;
+}
+
+/* Free slots are kept as a stack of indices in the same block as the
+ * records, after slot_cap of them: taking one never reads a record (a
+ * free list would chase a cache miss per slot once the order of frees has
+ * been shuffled by timers firing), and the last freed, still cached, is
+ * the first reused. */
+static uint32_t *free_stack(const eddy_loop *loop)
+{
+    return (uint32_t *)(loop->timers + loop->slot_cap);
 }
 
 static bool reached(int64_t ns, double when)
@@ -28,7 +39,8 @@ static bool reached(int64_t ns, double when)
 /* SPEC §5.1: the smallest ns with ns / 1e9 >= when (in doubles), so the
  * callback never runs while eddy_loop_time() < when. ceil() is usually
  * exact; the search fixes the rounding of the product and the quotient. */
-static int to_deadline(double when, int64_t *out)
+static __attribute__((noinline)) int search_deadline(double when,
+                                                     int64_t *out)
 {
     if (!isfinite(when)) {
         return -EINVAL;
@@ -62,6 +74,23 @@ static int to_deadline(double when, int64_t *out)
     return 0;
 }
 
+/* The usual case first: ceil(when * 1e9), checked to be the smallest such
+ * ns by two divisions, with no search (and no stack frame for one). The
+ * product may have been rounded either way; the check catches that. */
+static inline int to_deadline(double when, int64_t *out)
+{
+    double x = when * 1e9;
+    if (x > -NS_LIMIT && x < NS_LIMIT) {
+        int64_t ns = (int64_t)x; /* toward 0: ceil for x <= 0 */
+        ns += (double)ns < x;    /* and for x > 0, without ceil() */
+        if (reached(ns, when) && !reached(ns - 1, when)) {
+            *out = ns;
+            return 0;
+        }
+    }
+    return search_deadline(when, out); /* NaN and infinities too */
+}
+
 static int grow_slots(eddy_loop *loop)
 {
     if (loop->slot_cap >= EDDY__SLOT_MAX) {
@@ -69,12 +98,46 @@ static int grow_slots(eddy_loop *loop)
     }
     uint32_t cap = loop->slot_cap != 0 ? loop->slot_cap * 2 : FIRST_CAP;
     cap = cap < EDDY__SLOT_MAX ? cap : EDDY__SLOT_MAX;
-    struct eddy__timer *t = eddy__realloc(loop->timers, cap * sizeof *t);
+    size_t each = sizeof(struct eddy__timer) + sizeof(uint32_t);
+    struct eddy__timer *t = eddy__realloc(loop->timers, cap * each);
     if (t == NULL) {
         return -ENOMEM;
     }
+    /* The stack moves to the new end of the records. */
+    memmove(t + cap, t + loop->slot_cap, loop->nfree * sizeof(uint32_t));
     loop->timers = t;
     loop->slot_cap = cap;
+    return 0;
+}
+
+/* The four children of node i, ent[4i + 1 .. 4i + 4], fill 64 bytes: they
+ * share one cache line when ent[1] starts a line, so each level of a sift
+ * costs one miss, not two. The allocator only promises 16-byte alignment,
+ * so the array sits at the right offset inside a block 48 bytes larger. */
+#define HEAP_SLACK 48
+
+static struct eddy__heap_ent *place_heap(void *mem)
+{
+    uintptr_t line = ((uintptr_t)mem + 16 + 63) & ~(uintptr_t)63;
+    return (struct eddy__heap_ent *)(line - 16);
+}
+
+/* realloc keeps the bytes, not the alignment: move the entries to the
+ * new block's own offset when the two differ. */
+static int grow_heap_array(struct eddy__heap *h, uint32_t cap)
+{
+    size_t off = h->mem != NULL ? (size_t)((char *)h->ent - (char *)h->mem)
+                                : 0;
+    void *mem = eddy__realloc(h->mem, cap * sizeof *h->ent + HEAP_SLACK);
+    if (mem == NULL) {
+        return -ENOMEM;
+    }
+    struct eddy__heap_ent *e = place_heap(mem);
+    if ((char *)e != (char *)mem + off) {
+        memmove(e, (char *)mem + off, h->len * sizeof *e);
+    }
+    h->mem = mem;
+    h->ent = e;
     return 0;
 }
 
@@ -83,11 +146,9 @@ static int grow_slots(eddy_loop *loop)
 static int grow_heap(eddy_loop *loop)
 {
     uint32_t cap = loop->heap.cap != 0 ? loop->heap.cap * 2 : FIRST_CAP;
-    struct eddy__heap_ent *e = eddy__realloc(loop->heap.ent, cap * sizeof *e);
-    if (e == NULL) {
+    if (grow_heap_array(&loop->heap, cap) != 0) {
         return -ENOMEM;
     }
-    loop->heap.ent = e;
     struct eddy__heap_ent *b = eddy__realloc(loop->batch, cap * sizeof *b);
     if (b == NULL) {
         return -ENOMEM;
@@ -100,8 +161,7 @@ static int grow_heap(eddy_loop *loop)
 static int reserve(eddy_loop *loop)
 {
     int err = 0;
-    if (loop->free_slot == EDDY__NOT_IN_HEAP &&
-        loop->nslots == loop->slot_cap) {
+    if (loop->nfree == 0 && loop->nslots == loop->slot_cap) {
         err = grow_slots(loop);
     }
     if (err == 0 && loop->heap.len == loop->heap.cap) {
@@ -112,19 +172,17 @@ static int reserve(eddy_loop *loop)
 
 static uint32_t take_slot(eddy_loop *loop)
 {
-    uint32_t slot = loop->free_slot;
-    if (slot == EDDY__NOT_IN_HEAP) {
+    if (loop->nfree == 0) {
         return loop->nslots++;
     }
-    loop->free_slot = loop->timers[slot].next_free;
-    return slot;
+    return free_stack(loop)[--loop->nfree];
 }
 
 static void release_slot(eddy_loop *loop, uint32_t slot)
 {
-    loop->timers[slot] = (struct eddy__timer){
-        NULL, NULL, 0, EDDY__NOT_IN_HEAP, loop->free_slot};
-    loop->free_slot = slot;
+    loop->timers[slot] =
+        (struct eddy__timer){NULL, NULL, 0, EDDY__NOT_IN_HEAP};
+    free_stack(loop)[loop->nfree++] = slot;
 }
 
 /* Serials only grow (FIFO for equal deadlines) and are never 0, so no
@@ -147,7 +205,10 @@ static int schedule(eddy_loop *loop, int64_t deadline, eddy_callback_cb cb,
     }
     uint32_t slot = take_slot(loop);
     uint64_t handle = next_handle(loop, slot);
-    loop->timers[slot] = (struct eddy__timer){cb, arg, handle, 0, 0};
+    struct eddy__timer *t = &loop->timers[slot];
+    t->cb = cb; /* heap_push writes heap_idx */
+    t->arg = arg;
+    t->handle = handle;
     heap_push(&loop->heap, loop->timers,
               (struct eddy__heap_ent){deadline, handle});
     if (out != NULL) {
@@ -165,7 +226,7 @@ int eddy_loop_call_at(eddy_loop *loop, double when, eddy_callback_cb cb,
     int64_t deadline = 0;
     int err = to_deadline(when, &deadline);
     if (err == 0) {
-        err = eddy__loop_check_thread(loop);
+        err = eddy__loop_owner_check(loop);
     }
     return err != 0 ? err : schedule(loop, deadline, cb, arg, out);
 }
@@ -212,7 +273,7 @@ int eddy_loop_remove_timeout(eddy_loop *loop, eddy_timeout timeout)
     if (loop == NULL) {
         return -EINVAL;
     }
-    int err = eddy__loop_check_thread(loop);
+    int err = eddy__loop_owner_check(loop);
     if (err != 0) {
         return err;
     }
@@ -299,37 +360,43 @@ void eddy__timers_run(eddy_loop *loop)
 
 void eddy__timers_close(eddy_loop *loop)
 {
-    eddy__free(loop->heap.ent);
+    eddy__free(loop->heap.mem);
     eddy__free(loop->timers);
     eddy__free(loop->batch);
-    loop->heap = (struct eddy__heap){NULL, 0, 0};
+    loop->heap = (struct eddy__heap){NULL, 0, 0, NULL};
     loop->timers = NULL;
     loop->batch = NULL;
     loop->nslots = loop->slot_cap = 0;
-    loop->free_slot = EDDY__NOT_IN_HEAP;
+    loop->nfree = 0;
 }
 
-/* Every record is free (on the list, handle 0) or live; a live one is in
- * the heap at its heap_idx, or in the batch being run. */
+/* Every record is free (on the stack, handle 0) or live; a live one is in
+ * the heap at its heap_idx, or in the batch being run. The stack holds each
+ * free slot once: same count, same sum and sum of squares as the records
+ * found free. */
 bool eddy__timers_check(const eddy_loop *loop)
 {
     if (!heap_check(&loop->heap, loop->timers, loop->nslots) ||
-        loop->heap.len > loop->heap.cap || loop->nslots > loop->slot_cap) {
+        loop->heap.len > loop->heap.cap || loop->nslots > loop->slot_cap ||
+        loop->nfree > loop->nslots) {
         return false;
     }
-    uint32_t nfree = 0;
-    for (uint32_t s = loop->free_slot; s != EDDY__NOT_IN_HEAP;
-         s = loop->timers[s].next_free) {
-        if (s >= loop->nslots || loop->timers[s].handle != 0 ||
-            ++nfree > loop->nslots) {
+    uint64_t sum[2] = {0, 0};
+    for (uint32_t i = 0; i < loop->nfree; i++) {
+        uint64_t s = free_stack(loop)[i];
+        if (s >= loop->nslots || loop->timers[s].handle != 0) {
             return false;
         }
+        sum[0] += s;
+        sum[1] += s * s;
     }
     uint32_t live = 0;
     uint32_t in_heap = 0;
     for (uint32_t s = 0; s < loop->nslots; s++) {
         const struct eddy__timer *t = &loop->timers[s];
         live += t->handle != 0;
+        sum[0] -= t->handle == 0 ? s : 0;
+        sum[1] -= t->handle == 0 ? (uint64_t)s * s : 0;
         if (t->handle != 0 && t->heap_idx != EDDY__NOT_IN_HEAP) {
             in_heap++;
             if (t->heap_idx >= loop->heap.len ||
@@ -338,5 +405,6 @@ bool eddy__timers_check(const eddy_loop *loop)
             }
         }
     }
-    return in_heap == loop->heap.len && live + nfree == loop->nslots;
+    return in_heap == loop->heap.len && live + loop->nfree == loop->nslots &&
+           sum[0] == 0 && sum[1] == 0;
 }

@@ -120,8 +120,8 @@ int eddy_server_free(eddy_server *server);
  * before start() the sockets wait for it, after start() they are added at
  * once as by eddy_server_add_sockets.
  *
- * Returns: 0. Errors: those of eddy_bind_sockets; -ESHUTDOWN the server
- *   was stopped; after start(), those of eddy_server_add_sockets. On error
+ * Returns: 0. Errors: those of eddy_bind_sockets; -EINVAL server is
+ *   NULL; -ESHUTDOWN the server was stopped; after start(), those of eddy_server_add_sockets. On error
  *   no socket stays open.
  * Thread-safety: as eddy_server_add_sockets.
  * SPEC §9.15
@@ -129,16 +129,17 @@ int eddy_server_free(eddy_server *server);
 int eddy_server_bind(eddy_server *server, int port, const char *address,
                      int family, int backlog, int flags, bool reuse_port);
 
-/* Tornado TCPServer.start(num_processes, max_restarts): num_processes 1
- * runs in this process; <= 0 forks one worker per CPU (eddy_cpu_count);
- * > 1 forks that many, through eddy_fork_processes(num_processes,
- * max_restarts). Then, in the single process or in each worker, the
- * bound sockets are added as by eddy_server_add_sockets. In the parent
- * of the workers this behaves as eddy_fork_processes does there.
+/* Tornado TCPServer.start(num_processes, max_restarts): 1 runs in this
+ * process; <= 0 forks one worker per processor (eddy_cpu_count), > 1 that
+ * many, through eddy_fork_processes(num_processes, max_restarts). Then, in
+ * the single process or in each worker, the bound sockets are added as by
+ * eddy_server_add_sockets. In the supervising parent it behaves as
+ * eddy_fork_processes does there.
  *
  * Returns: 0 (in a worker or the single process).
- * Errors: -EALREADY start() was already called; -ESHUTDOWN stopped; the
- *   errors of eddy_fork_processes; of eddy_server_add_sockets.
+ * Errors: -EINVAL server is NULL; -EALREADY start() was already called;
+ *   -ESHUTDOWN stopped; the errors of eddy_fork_processes and of
+ *   eddy_server_add_sockets.
  * Thread-safety: as eddy_server_add_sockets.
  * SPEC §9.16, §9.17, §9.18, §9.22
  */
@@ -150,7 +151,8 @@ int eddy_server_start(eddy_server *server, int num_processes,
  * created as by eddy_loop_current(true) and the caller owns it.
  *
  * Returns: 0; the server owns the sockets from then on (stop closes them).
- * Errors: -EINVAL fds NULL with n > 0, or an fd is not a listening socket;
+ * Errors: -EINVAL server NULL, fds NULL with n > 0, or an fd is not a
+ *   listening socket;
  *   -EBADF; -EEXIST an fd is already registered on that loop; -ESHUTDOWN
  *   the server was stopped or the loop is closed; -EPERM wrong thread;
  *   -ENOMEM. On error no socket is added and the caller keeps them all.
@@ -174,7 +176,8 @@ int eddy_server_listen(eddy_server *server, int port, const char *address,
  * of the server, also those bound but never added. Connections already
  * accepted are not touched. A second stop does nothing; a stopped server
  * takes no new sockets.
- * Returns: 0. Errors: -EPERM wrong thread (nothing is done).
+ * Returns: 0. Errors: -EINVAL server is NULL; -EPERM wrong thread
+ *   (nothing is done).
  * Thread-safety: the loop thread of its sockets.
  * SPEC §9.21
  */
@@ -182,8 +185,8 @@ int eddy_server_stop(eddy_server *server);
 
 /* The server's listening sockets, bound and added, in the order they were
  * bound (for example to learn the port that port 0 chose).
- * Returns: 0, fds[0..*count-1]. Errors: -EINVAL count NULL or fds NULL
- *   with cap > 0; -ERANGE more than cap sockets.
+ * Returns: 0, fds[0..*count-1]. Errors: -EINVAL server or count NULL, or
+ *   fds NULL with cap > 0; -ERANGE more than cap sockets.
  * Ownership: the descriptors stay the server's.
  * Thread-safety: as eddy_server_stop.
  * SPEC §9.23
