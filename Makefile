@@ -136,7 +136,7 @@ $(1): lib-$(1) $$($(1)_TESTS) $(BUILD)/$(1)/eddy-conformance
 # cmocka summary stays readable; report all failures, not just the first.
 unit-$(1): $$($(1)_TESTS)
 	@fail=""; for t in $$^; do echo "== $$$$t"; \
-	    timeout 600 ./$$$$t || fail="$$$$fail $$$$t"; done; \
+	    timeout 600 $$$$t || fail="$$$$fail $$$$t"; done; \
 	echo "unit tests ($(1)): $$(words $$^) binaries$$$${fail:+, FAILED:$$$$fail}"; \
 	test -z "$$$$fail"
 endef

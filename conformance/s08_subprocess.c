@@ -1040,9 +1040,13 @@ static void c8_19_free_leaves_child_running_then_reaps_it(void **state)
     int gate[2];
     assert_int_equal(pipe(gate), 0);
     assert_int_equal(eddy_subprocess_initialize(loop), 0);
+    int alive[2];
+    assert_int_equal(pipe(alive), 0);
     int fds = eddy_h_open_fds();
-    eddy_subprocess *p = sh(loop, "read x", gate[0], EDDY_STREAM,
-                            EDDY_STREAM);
+    /* stdout streams, stderr is the case's own pipe: what the child says
+     * after the free proves it was not killed by it. */
+    eddy_subprocess *p = sh(loop, "read x; echo alive >&2", gate[0],
+                            EDDY_STREAM, alive[1]);
     int pid = eddy_subprocess_pid(p);
     eddy_future *f = NULL;
     assert_int_equal(eddy_subprocess_wait_for_exit(p, false, &f), 0);
@@ -1053,8 +1057,13 @@ static void c8_19_free_leaves_child_running_then_reaps_it(void **state)
     assert_int_equal(kill(pid, 0), 0);
     close(gate[1]);
     close(gate[0]);
+    close(alive[1]);
     assert_true(eddy_h_run_until(loop, reaped_by_library,
                                  (void *)(intptr_t)pid, WAIT_S));
+    char said[16] = "";
+    assert_int_equal(read(alive[0], said, sizeof(said) - 1), 6);
+    assert_string_equal(said, "alive\n");
+    close(alive[0]);
     assert_int_equal(eddy_subprocess_uninitialize(), 0);
 }
 

@@ -364,7 +364,11 @@ static int os_wait_fd(int fd, int timeout_ms, void *arg)
     (void)arg;
     bool alive[RM_MAX_IDS];
     struct pollfd p = {fd, POLLIN, 0};
-    bool woken = poll(&p, 1, 0) == 1;
+    int r;
+    while ((r = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+        /* libFuzzer's timer signal */
+    }
+    bool woken = r == 1;
     W.spins = 0;
     W.waits++;
     for (int i = 0; !woken && i < W.nprocs; i++) {

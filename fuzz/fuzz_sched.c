@@ -148,7 +148,11 @@ static int scan(struct pollfd *fds, unsigned long n)
                                      (c->hup ? POLLHUP : 0));
         } else if (idx == -1) {
             struct pollfd one = {fds[i].fd, fds[i].events, 0};
-            FZ_CHECK(poll(&one, 1, 0) >= 0, "poll of the loop's own fd");
+            int r;
+            while ((r = poll(&one, 1, 0)) < 0 && errno == EINTR) {
+                /* libFuzzer's timer signal */
+            }
+            FZ_CHECK(r >= 0, "poll of the loop's own fd");
             fds[i].revents = one.revents;
         }
         count += fds[i].revents != 0;
@@ -205,6 +209,9 @@ static int poll_event(struct pollfd *fds, unsigned long n, int timeout_ms)
         return -1;
     }
     int count = scan(fds, n);
+    /* SPEC §4.3: a callback from another thread wakes a blocked poll. */
+    FZ_CHECK(what != 2 || count > 0, "callbacks added by another thread "
+                                     "did not wake the poll");
     if (count == 0) {
         full < 0 ? poll_give_up() : poll_wait(full - d);
     }

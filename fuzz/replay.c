@@ -4,7 +4,6 @@
  * name order). A model violation aborts with the input's name; otherwise
  * it prints how many inputs ran.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "fuzz.h"
 
 #include <dirent.h>

@@ -46,7 +46,7 @@ void drv_close_obj(int fd, void *obj);
  * running) or inside a callback. Returns the callback's return value
  * contribution (0, or a failure to report). sched_ops.c. */
 int drv_op(bool top);
-/* Queue count callbacks from a new thread, joined before it returns. */
+/* Queue count callbacks from another thread; done when it returns. */
 void drv_thread_callbacks(int count);
 /* Queue a callback from a signal handler. */
 void drv_signal_callback(void);

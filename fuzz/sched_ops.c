@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include "../impl/internal.h"
 
@@ -152,19 +153,23 @@ struct batch {
 };
 
 /* One helper thread for the whole process, handed a batch at a time:
- * creating a thread per batch would cost more than the rest of an input. */
+ * creating a thread per batch would cost more than the rest of an input.
+ * It ends at exit, so that valgrind finds nothing of it left. */
 static pthread_mutex_t helper_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t helper_cond = PTHREAD_COND_INITIALIZER;
 static struct batch *helper_job;
 static bool helper_started;
+static bool helper_quit;
+static pthread_t helper;
 
 static void *helper_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&helper_lock);
-    for (;;) {
-        while (helper_job == NULL) {
+    while (!helper_quit) {
+        if (helper_job == NULL) {
             pthread_cond_wait(&helper_cond, &helper_lock);
+            continue;
         }
         struct batch *b = helper_job;
         for (int i = 0; i < b->n; i++) {
@@ -174,7 +179,17 @@ static void *helper_main(void *arg)
         helper_job = NULL;
         pthread_cond_broadcast(&helper_cond);
     }
+    pthread_mutex_unlock(&helper_lock);
     return NULL;
+}
+
+static void helper_stop(void)
+{
+    pthread_mutex_lock(&helper_lock);
+    helper_quit = true;
+    pthread_cond_broadcast(&helper_cond);
+    pthread_mutex_unlock(&helper_lock);
+    pthread_join(helper, NULL);
 }
 
 /* Another thread queues count callbacks; it has finished on return. */
@@ -186,10 +201,9 @@ void drv_thread_callbacks(int count)
     }
     pthread_mutex_lock(&helper_lock);
     if (!helper_started) {
-        pthread_t t;
-        FZ_CHECK(pthread_create(&t, NULL, helper_main, NULL) == 0,
+        FZ_CHECK(pthread_create(&helper, NULL, helper_main, NULL) == 0,
                  "pthread_create");
-        pthread_detach(t);
+        atexit(helper_stop);
         helper_started = true;
     }
     helper_job = &b;

@@ -37,7 +37,7 @@ $(BENCH_DIR)/bench-eddy: $(BUILD)/gcc/libeddy.a
 bench-build: bench-deps
 	@$(MAKE) --no-print-directory $(BENCH_PROGS)
 
-# REPS and the sizes can be overridden: make bench BENCH_REPS=3
+# make bench BENCH_REPS=9 BENCH_ONLY='chain|timers' (see bench/run.sh)
 BENCH_REPS ?= 5
 bench: bench-build
 	@BENCH_REPS=$(BENCH_REPS) sh bench/run.sh $(BENCH_DIR)

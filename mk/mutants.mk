@@ -15,20 +15,22 @@ MUTANT_DIR     := $(BUILD)/mutants
 MUTANT_PATCHES := $(sort $(wildcard conformance/mutants/*.patch \
                                      conformance/mutants/allowed/*.patch))
 MUTANT_NAMES   := $(patsubst conformance/mutants/%.patch,%,$(MUTANT_PATCHES))
-MUTANT_LIBS    := $(foreach m,$(MUTANT_NAMES),$(MUTANT_DIR)/$(m)/libeddy.a)
-MUTANT_RUNNERS := $(foreach m,$(MUTANT_NAMES),$(MUTANT_DIR)/$(m)/eddy-conformance)
+# A subset by name, e.g. make mutants MUTANTS='7.4_restart_new_id'.
+MUTANTS ?=
+MUTANT_RUN     := $(or $(MUTANTS),$(MUTANT_NAMES))
+MUTANT_RUNNERS := $(patsubst %,$(MUTANT_DIR)/%/eddy-conformance,$(MUTANT_RUN))
 # Per-case time limit for mutant runs: a mutant that hangs a case should
 # not cost the default 30 s; the slowest reference case takes about 5 s.
 MUTANT_CASE_TIMEOUT ?= 20
-# A subset by name, e.g. make mutants MUTANTS='7.4_restart_new_id'.
-MUTANTS ?=
 
-mutant_patch = patch --batch --forward --silent -p1 -r - --no-backup-if-mismatch
+mutant_patch = patch --batch --forward --silent -p1 -r - \
+               --no-backup-if-mismatch
 
 .PHONY: mutants mutants-build mutants-apply
 
 # A fresh copy per mutant: a patch never touches impl/ itself.
-$(MUTANT_DIR)/%/impl.stamp: conformance/mutants/%.patch $(IMPL_SRCS) $(wildcard impl/*.h)
+MUTANT_DEPS := $(IMPL_SRCS) $(wildcard impl/*.h)
+$(MUTANT_DIR)/%/impl.stamp: conformance/mutants/%.patch $(MUTANT_DEPS)
 	@rm -rf $(@D)/impl $(@D)/obj
 	@mkdir -p $(@D)/impl $(@D)/obj
 	@cp impl/*.c impl/*.h $(@D)/impl/
@@ -53,16 +55,20 @@ mutants: deps
 	@$(MAKE) --no-print-directory mutants-build
 	@JOBS='$(JOBS)' CASE_TIMEOUT='$(MUTANT_CASE_TIMEOUT)' \
 	    bash conformance/mutants/run.sh $(BUILD)/gcc/eddy-conformance \
-	    $(MUTANT_DIR) $(or $(MUTANTS),$(MUTANT_NAMES))
+	    $(MUTANT_DIR) $(MUTANT_RUN)
 
 # Every patch applies to the current impl/ (no build, no run).
 mutants-apply:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && fail="" && \
 	for p in $(MUTANT_PATCHES); do \
-	    rm -rf "$$d/impl" && mkdir -p "$$d/impl" && cp impl/*.c impl/*.h "$$d/impl/" && \
-	    $(mutant_patch) -d "$$d" < "$$p" >/dev/null 2>&1 || fail="$$fail $$p"; \
+	    rm -rf "$$d/impl" && mkdir -p "$$d/impl" && \
+	    cp impl/*.c impl/*.h "$$d/impl/" && \
+	    $(mutant_patch) -d "$$d" < "$$p" >/dev/null 2>&1 || \
+	    fail="$$fail $$p"; \
 	done; \
-	if [ -n "$$fail" ]; then echo "mutants-apply: no longer apply:$$fail"; exit 1; fi; \
+	if [ -n "$$fail" ]; then \
+	    echo "mutants-apply: no longer apply:$$fail"; exit 1; \
+	fi; \
 	echo "mutants-apply: $(words $(MUTANT_PATCHES)) patches apply to impl/"
 
 TEST_EXTRA += mutants-apply

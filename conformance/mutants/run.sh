@@ -98,7 +98,8 @@ for name in "${names[@]}"; do
             verdict="FAILED by $n"
             rejected+=("$name")
         fi
-        allowed_rows+=("| $base | §$clause | ${failing[*]:-none (as it must)} |")
+        row="| $base | §$clause | ${failing[*]:-none (as it must)} |"
+        allowed_rows+=("$row")
     else
         nmutants=$((nmutants + 1))
         verdict="killed by $n"
@@ -107,7 +108,8 @@ for name in "${names[@]}"; do
             survivors+=("$name")
         fi
         printf '%s\t%s\t%s\n' "$name" "$clause" "${failing[*]}" >>"$kills"
-        mutant_rows+=("| $name | §$clause | $n | ${failing[*]:-**survived**} |")
+        row="| $name | §$clause | $n | ${failing[*]:-**survived**} |"
+        mutant_rows+=("$row")
     fi
     show "$name" "$clause" "$verdict" $((SECONDS - start)) "${failing[@]}"
 done
@@ -149,6 +151,7 @@ if [ ${#errors[@]} -gt 0 ]; then
     status=2
 fi
 if [ $status -eq 0 ]; then
-    echo "mutants: all $nmutants mutants killed, ${#allowed_rows[@]} allowed variants pass"
+    echo "mutants: all $nmutants mutants killed," \
+        "${#allowed_rows[@]} allowed variants pass"
 fi
 exit $status
