@@ -169,6 +169,34 @@ int eddy_h_open_fds(void)
     return n - 1; /* the directory stream's own descriptor */
 }
 
+bool eddy_h_fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1;
+}
+
+void eddy_h_pipe(int p[2])
+{
+    assert_int_equal(pipe(p), 0);
+}
+
+void eddy_h_put_byte(int fd)
+{
+    assert_int_equal(write(fd, "x", 1), 1);
+}
+
+void eddy_h_close_pair(const int p[2])
+{
+    close(p[0]);
+    close(p[1]);
+}
+
+pthread_t eddy_h_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
+    return t;
+}
+
 /* --- fresh-loop fixture --------------------------------------------------- */
 
 int eddy_h_loop_setup(void **state)

@@ -9,6 +9,7 @@
 #define EDDY_CONFORMANCE_HARNESS_H
 
 /* cmocka needs these before it is included. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,6 +83,15 @@ void eddy_h_sleep(double seconds);
 
 /* How many file descriptors this process has open. */
 int eddy_h_open_fds(void);
+
+/* Small fixtures that assert as they go: whether fd is open; a pipe; one
+ * byte written to fd; both ends of a pipe or socket pair closed; a thread
+ * started on fn(arg). */
+bool eddy_h_fd_open(int fd);
+void eddy_h_pipe(int p[2]);
+void eddy_h_put_byte(int fd);
+void eddy_h_close_pair(const int p[2]);
+pthread_t eddy_h_thread(void *(*fn)(void *), void *arg);
 
 /* Run the loop until cond(arg) is true or `seconds` pass; returns whether
  * cond became true. cond is checked first (a true cond returns at once

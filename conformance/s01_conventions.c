@@ -118,29 +118,6 @@ static void err_rec(eddy_loop *loop, int err, void *arg)
     eddy_h_trace(&T, "err:%d", err);
 }
 
-static bool fd_open(int fd)
-{
-    return fcntl(fd, F_GETFD) != -1;
-}
-
-static void make_pipe(int p[2])
-{
-    assert_int_equal(pipe(p), 0);
-}
-
-static void close_pipe(const int p[2])
-{
-    close(p[0]);
-    close(p[1]);
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
-    return t;
-}
-
 /* --- §1.1 ----------------------------------------------------------------- */
 
 
@@ -213,7 +190,7 @@ static void c1_2_success_returns_zero(void **state)
     eddy_timeout h = 0;
     void *result = &sentinel;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(eddy_loop_make_current(loop), 0);
     assert_int_equal(eddy_loop_current(false, &out), 0);
     assert_ptr_equal(out, loop);
@@ -234,7 +211,7 @@ static void c1_2_success_returns_zero(void **state)
     assert_int_equal(eddy_loop_stop(loop), 0);
     eddy_loop_clear_current();
     assert_int_equal(eddy_loop_close(loop, false), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c1_2_out_params_untouched_on_failure(void **state)
@@ -283,7 +260,7 @@ static void c1_2_errors_are_negated_errno_values(void **state)
     /* SPEC §1.2: a failure is reported as a negated errno value. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     check_negated_errno(eddy_loop_remove_handler(loop, p[0]));
     check_negated_errno(eddy_loop_remove_timeout(loop, 0));
     check_negated_errno(eddy_loop_add_handler(loop, -1, EDDY_READ, h_never,
@@ -295,7 +272,7 @@ static void c1_2_errors_are_negated_errno_values(void **state)
     check_negated_errno(eddy_loop_close(loop, false));
     check_negated_errno(eddy_loop_add_callback(loop, cb_never, NULL));
     assert_int_equal(never_calls, 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §1.3 ----------------------------------------------------------------- */
@@ -309,7 +286,7 @@ static void c1_3_failed_calls_schedule_nothing(void **state)
     eddy_future *f = NULL;
     eddy_future *out = NULL;
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(write(p[1], "x", 1), 1);
     assert_int_equal(eddy_future_new(&f), 0);
     assert_int_equal(eddy_future_set_result(f, NULL), 0);
@@ -338,7 +315,7 @@ static void c1_3_failed_calls_schedule_nothing(void **state)
                                            NULL), 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     eddy_future_release(f);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §1.5 ----------------------------------------------------------------- */
@@ -414,7 +391,7 @@ static void c1_5_failed_handler_stays_registered(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(write(p[1], "x", 1), 1);
     assert_int_equal(eddy_loop_set_error_handler(loop, err_rec, NULL), 0);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_fail,
@@ -426,7 +403,7 @@ static void c1_5_failed_handler_stays_registered(void **state)
              -EPIPE, -EPIPE);
     assert_string_equal(eddy_h_trace_str(&T), want);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static int cb_timeout_fails(eddy_loop *loop, void *arg)
@@ -580,7 +557,7 @@ static void *wrong_thread(void *arg)
 static int cb_run_wrong_thread(eddy_loop *loop, void *arg)
 {
     struct wrong *w = arg;
-    pthread_t t = spawn(wrong_thread, w);
+    pthread_t t = eddy_h_thread(wrong_thread, w);
     pthread_join(t, NULL);
     (void)loop;
     return -EIO; /* goes to the error handler set before the thread ran */
@@ -598,8 +575,8 @@ static int h_count(eddy_loop *loop, int fd, unsigned events, void *arg)
 
 static void setup_wrong(eddy_loop *loop, struct wrong *w, int p[2], int q[2])
 {
-    make_pipe(p);
-    make_pipe(q);
+    eddy_h_pipe(p);
+    eddy_h_pipe(q);
     assert_int_equal(write(p[1], "x", 1), 1);
     assert_int_equal(write(q[1], "x", 1), 1);
     memset(w, 0, sizeof(*w));
@@ -672,8 +649,8 @@ static void c1_6_wrong_thread_eperm_changes_nothing(void **state)
     eddy_executor_free(w.ex);
     eddy_future_release(w.fut);
     assert_int_equal(never_calls, 0);
-    close_pipe(p);
-    close_pipe(q);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
 }
 
 static void *use_idle_loop(void *arg)
@@ -689,7 +666,7 @@ static void *use_idle_loop(void *arg)
         eddy_loop_start(loop);
         eddy_loop_remove_handler(loop, p[0]);
     }
-    close_pipe(p);
+    eddy_h_close_pair(p);
     return NULL;
 }
 
@@ -699,7 +676,7 @@ static void c1_6_idle_loop_usable_from_one_other_thread(void **state)
      * it: a loop made here can be driven by another thread, then here. */
     eddy_loop *loop = *state;
     begin();
-    pthread_t t = spawn(use_idle_loop, loop);
+    pthread_t t = eddy_h_thread(use_idle_loop, loop);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_string_equal(eddy_h_trace_str(&T), "thread");
     assert_true(counter >= 1);
@@ -760,7 +737,7 @@ static void c1_7_closed_loop_refuses_everything(void **state)
     eddy_loop *cur = NULL;
     int p[2];
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(eddy_future_new(&f), 0);
     assert_int_equal(eddy_executor_new(1, &ex), 0);
     assert_int_equal(eddy_periodic_new(loop, 10, 0, cb_never, NULL, &per), 0);
@@ -775,7 +752,7 @@ static void c1_7_closed_loop_refuses_everything(void **state)
     assert_false(eddy_periodic_is_running(per));
     double t1 = eddy_loop_time(loop);
     assert_true(isfinite(t1) && t1 >= t0);
-    assert_true(fd_open(p[0]));
+    assert_true(eddy_h_fd_open(p[0]));
     assert_int_equal(eddy_loop_current(false, &cur), -ENOENT);
     eddy_periodic_free(per);
     assert_int_equal(eddy_loop_free(loop), 0);
@@ -784,7 +761,7 @@ static void c1_7_closed_loop_refuses_everything(void **state)
     assert_int_equal(eddy_future_set_result(f, NULL), 0);
     eddy_future_release(f);
     assert_int_equal(never_calls, 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 struct closed_view {
@@ -812,7 +789,7 @@ static void c1_7_closed_loop_refuses_other_threads(void **state)
     struct closed_view v = {loop, {0}, NAN};
     begin();
     assert_int_equal(eddy_loop_close(loop, false), 0);
-    pthread_t t = spawn(closed_from_thread, &v);
+    pthread_t t = eddy_h_thread(closed_from_thread, &v);
     assert_int_equal(pthread_join(t, NULL), 0);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(v.rc[i], -ESHUTDOWN);
@@ -891,7 +868,7 @@ static void c1_8_invalid_arguments_einval(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(write(p[1], "x", 1), 1);
     int fds = eddy_h_open_fds();
     for (int i = 0; i < 20; i++) {
@@ -903,7 +880,7 @@ static void c1_8_invalid_arguments_einval(void **state)
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| | |");
     assert_int_equal(never_calls, 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c1_8_null_loop_einval(void **state)
@@ -912,7 +889,7 @@ static void c1_8_null_loop_einval(void **state)
     (void)state;
     eddy_future *f = NULL;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(eddy_loop_add_callback(NULL, cb_never, NULL), -EINVAL);
     assert_int_equal(eddy_loop_call_later(NULL, 0, cb_never, NULL, NULL),
                      -EINVAL);
@@ -929,7 +906,7 @@ static void c1_8_null_loop_einval(void **state)
                                                &f), -EINVAL);
     assert_true(isnan(eddy_loop_time(NULL)));
     assert_int_equal(never_calls, 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §1.4 eddy_strerror ------------------------------------------------ */

@@ -122,34 +122,6 @@ static void close_obj(int fd, void *obj)
 
 /* --- descriptors ---------------------------------------------------------- */
 
-static bool fd_open(int fd)
-{
-    return fcntl(fd, F_GETFD) != -1;
-}
-
-static void make_pipe(int p[2])
-{
-    assert_int_equal(pipe(p), 0);
-}
-
-static void put_byte(int fd)
-{
-    assert_int_equal(write(fd, "x", 1), 1);
-}
-
-static void close_pipe(const int p[2])
-{
-    close(p[0]);
-    close(p[1]);
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
-    return t;
-}
-
 /* --- §2.1 new and free ---------------------------------------------------- */
 
 static void c2_1_new_loop_is_open_and_not_running(void **state)
@@ -275,7 +247,7 @@ static void c2_2_threads_do_not_share_current(void **state)
     struct thread_view v = {1, NULL, 1, NULL};
     eddy_loop *out = NULL;
     assert_int_equal(eddy_loop_make_current(loop), 0);
-    pthread_t t = spawn(current_in_thread, &v);
+    pthread_t t = eddy_h_thread(current_in_thread, &v);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(v.rc_before, -ENOENT);
     assert_non_null(v.own);
@@ -532,8 +504,8 @@ static void c2_7_stop_before_start_runs_one_iteration(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_note,
                                            "io"), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_add_child, "a"), 0);
@@ -549,7 +521,7 @@ static void c2_7_stop_before_start_runs_one_iteration(void **state)
     assert_int_equal(eddy_loop_start(loop), 0);
     assert_string_equal(eddy_h_trace_str(&T), "a io t child io");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c2_7_stop_before_start_with_nothing_queued(void **state)
@@ -586,8 +558,8 @@ static void c2_7_stop_in_callback_finishes_iteration(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_note,
                                            "io"), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_stop_and_add_child,
@@ -599,7 +571,7 @@ static void c2_7_stop_in_callback_finishes_iteration(void **state)
     assert_int_equal(eddy_loop_start(loop), 0);
     assert_string_equal(eddy_h_trace_str(&T), "a b io t child io");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §2.8 run_sync -------------------------------------------------------- */
@@ -914,7 +886,7 @@ static void *start_from_thread(void *arg)
 static int cb_start_other_thread(eddy_loop *loop, void *arg)
 {
     (void)arg;
-    pthread_t t = spawn(start_from_thread, loop);
+    pthread_t t = eddy_h_thread(start_from_thread, loop);
     pthread_join(t, NULL);
     return eddy_loop_add_callback(loop, cb_stop, "next");
 }
@@ -990,8 +962,8 @@ static void c2_10_close_running_ebusy_changes_nothing(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_count,
                                            NULL), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_try_close, NULL), 0);
@@ -1001,9 +973,9 @@ static void c2_10_close_running_ebusy_changes_nothing(void **state)
     assert_string_equal(eddy_h_trace_str(&T), want);
     assert_ptr_equal(seen_loop, loop);
     assert_true(counter >= 2);
-    assert_true(fd_open(p[0]));
+    assert_true(eddy_h_fd_open(p[0]));
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c2_10_second_close_eshutdown(void **state)
@@ -1012,7 +984,7 @@ static void c2_10_second_close_eshutdown(void **state)
      * nothing (in particular it closes no fd). */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     close_calls = 0;
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_count,
                                            NULL), 0);
@@ -1022,10 +994,10 @@ static void c2_10_second_close_eshutdown(void **state)
     assert_int_equal(eddy_loop_close(loop, false), 0);
     assert_int_equal(eddy_loop_close(loop, true), -ESHUTDOWN);
     assert_int_equal(eddy_loop_close(loop, false), -ESHUTDOWN);
-    assert_true(fd_open(p[0]));
-    assert_true(fd_open(p[1]));
+    assert_true(eddy_h_fd_open(p[0]));
+    assert_true(eddy_h_fd_open(p[1]));
     assert_int_equal(close_calls, 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c2_10_close_discards_pending_work(void **state)
@@ -1037,8 +1009,8 @@ static void c2_10_close_discards_pending_work(void **state)
     eddy_future *f = NULL;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_future_new(&f), 0);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_note,
                                            "io"), 0);
@@ -1058,7 +1030,7 @@ static void c2_10_close_discards_pending_work(void **state)
     assert_int_equal(eddy_loop_add_handler(other, p[0], EDDY_READ, h_note,
                                            "other"), 0);
     assert_int_equal(eddy_loop_free(other), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c2_10_closed_loop_is_no_longer_current(void **state)
@@ -1089,9 +1061,9 @@ static void c2_10_closed_loop_is_no_longer_current(void **state)
  * object without a close function, and p[1] added then removed. */
 static void register_for_close(eddy_loop *loop, int p[2], int q[2], int r[2])
 {
-    make_pipe(p);
-    make_pipe(q);
-    make_pipe(r);
+    eddy_h_pipe(p);
+    eddy_h_pipe(q);
+    eddy_h_pipe(r);
     close_calls = 0;
     close_fd_seen = -1;
     close_obj_seen = NULL;
@@ -1117,20 +1089,20 @@ static void c2_11_close_all_fds_true(void **state)
     int p[2], q[2], r[2];
     register_for_close(loop, p, q, r);
     assert_int_equal(eddy_loop_close(loop, true), 0);
-    assert_false(fd_open(p[0]));
+    assert_false(eddy_h_fd_open(p[0]));
     assert_int_equal(close_calls, 1);
     assert_int_equal(close_fd_seen, q[0]);
     assert_ptr_equal(close_obj_seen, &token);
-    assert_true(fd_open(q[0]));     /* close_obj does not close it */
-    assert_true(fd_open(r[0]));     /* no close function: left alone */
-    assert_true(fd_open(p[1]));     /* removed before the close */
-    assert_true(fd_open(q[1]) && fd_open(r[1]));
+    assert_true(eddy_h_fd_open(q[0]));     /* close_obj does not close it */
+    assert_true(eddy_h_fd_open(r[0]));     /* no close function: left alone */
+    assert_true(eddy_h_fd_open(p[1]));     /* removed before the close */
+    assert_true(eddy_h_fd_open(q[1]) && eddy_h_fd_open(r[1]));
     assert_int_equal(eddy_loop_free(loop), 0);
     *state = NULL;
     assert_int_equal(close_calls, 1);
     close(p[1]);
-    close_pipe(q);
-    close_pipe(r);
+    eddy_h_close_pair(q);
+    eddy_h_close_pair(r);
 }
 
 static void c2_11_close_all_fds_false(void **state)
@@ -1141,13 +1113,13 @@ static void c2_11_close_all_fds_false(void **state)
     int p[2], q[2], r[2];
     register_for_close(loop, p, q, r);
     assert_int_equal(eddy_loop_close(loop, false), 0);
-    assert_true(fd_open(p[0]) && fd_open(q[0]) && fd_open(r[0]));
+    assert_true(eddy_h_fd_open(p[0]) && eddy_h_fd_open(q[0]) && eddy_h_fd_open(r[0]));
     assert_int_equal(eddy_loop_free(loop), 0);
     *state = NULL;
     assert_int_equal(close_calls, 0);
-    close_pipe(p);
-    close_pipe(q);
-    close_pipe(r);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
+    eddy_h_close_pair(r);
 }
 
 static void c2_12_free_null_is_noop(void **state)
@@ -1171,12 +1143,12 @@ static void c2_12_free_closes_open_loop_keeping_fds(void **state)
     assert_int_equal(eddy_loop_call_later(loop, -1, cb_note, "t", NULL), 0);
     assert_int_equal(eddy_loop_free(loop), 0);
     *state = NULL;
-    assert_true(fd_open(p[0]) && fd_open(q[0]) && fd_open(r[0]));
+    assert_true(eddy_h_fd_open(p[0]) && eddy_h_fd_open(q[0]) && eddy_h_fd_open(r[0]));
     assert_int_equal(close_calls, 0);
     assert_string_equal(eddy_h_trace_str(&T), "");
-    close_pipe(p);
-    close_pipe(q);
-    close_pipe(r);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
+    eddy_h_close_pair(r);
 }
 
 static int cb_try_free(eddy_loop *loop, void *arg)
@@ -1225,8 +1197,8 @@ static void c2_13_order_callbacks_handlers_timeouts(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_call_at(loop, eddy_loop_time(loop) - 1, cb_t,
                                        NULL, NULL), 0);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_note,
@@ -1236,7 +1208,7 @@ static void c2_13_order_callbacks_handlers_timeouts(void **state)
     assert_int_equal(eddy_loop_start(loop), 0);
     assert_string_equal(eddy_h_trace_str(&T), "a b io t c io t2");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static int pipe_q[2];
@@ -1259,8 +1231,8 @@ static void c2_13_work_added_during_iteration_waits(void **state)
      * the timer step waits even if already due. */
     eddy_loop *loop = *state;
     begin();
-    make_pipe(pipe_q);
-    put_byte(pipe_q[1]);
+    eddy_h_pipe(pipe_q);
+    eddy_h_put_byte(pipe_q[1]);
     ticks_left = 3;
     assert_int_equal(eddy_loop_add_callback(loop, cb_tick, NULL), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_a_adds_work, NULL), 0);
@@ -1268,7 +1240,7 @@ static void c2_13_work_added_during_iteration_waits(void **state)
     assert_int_equal(eddy_loop_start(loop), 0);
     assert_string_equal(eddy_h_trace_str(&T), "| a t | b io t2 | io");
     assert_int_equal(eddy_loop_remove_handler(loop, pipe_q[0]), 0);
-    close_pipe(pipe_q);
+    eddy_h_close_pair(pipe_q);
 }
 
 static int cb_due_later(eddy_loop *loop, void *arg)
@@ -1297,8 +1269,8 @@ static void c2_13_due_timeout_added_in_iteration_waits(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ,
                                            h_due_later, NULL), 0);
     ticks_left = 3;
@@ -1307,7 +1279,7 @@ static void c2_13_due_timeout_added_in_iteration_waits(void **state)
     assert_int_equal(eddy_loop_start(loop), 0);
     assert_string_equal(eddy_h_trace_str(&T), "| a io | io ta th | io");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static void c2_13_queued_callbacks_make_poll_nonblocking(void **state)
@@ -1339,7 +1311,7 @@ static void c2_13_idle_poll_waits_without_limit(void **state)
     eddy_loop *loop = *state;
     begin();
     double t0 = eddy_h_now();
-    pthread_t t = spawn(stop_later, loop);
+    pthread_t t = eddy_h_thread(stop_later, loop);
     int rc = eddy_loop_start(loop);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(rc, 0);
@@ -1358,7 +1330,7 @@ static int cb_mix(eddy_loop *loop, void *arg)
 {
     (void)arg;
     eddy_h_trace(&T, "mix");
-    pthread_t t = spawn(add_two_callbacks, loop);
+    pthread_t t = eddy_h_thread(add_two_callbacks, loop);
     pthread_join(t, NULL);
     int rc = eddy_loop_add_callback(loop, cb_note, "l1");
     rc = rc != 0 ? rc : eddy_loop_add_callback(loop, cb_note, "l2");
@@ -1507,7 +1479,7 @@ static void c2_16_free_in_forked_child_leaves_parent_intact(void **state)
     int p[2];
     int status = 0;
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_count,
                                            NULL), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_note, "pending"), 0);
@@ -1518,14 +1490,14 @@ static void c2_16_free_in_forked_child_leaves_parent_intact(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         int rc = eddy_loop_free(loop);
-        close_pipe(p);
+        eddy_h_close_pair(p);
         _exit(rc == 0 ? 0 : 1);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    put_byte(p[1]);
+    eddy_h_put_byte(p[1]);
     eddy_timeout guard = arm_guard(loop);
-    pthread_t t = spawn(stop_after_timer, loop);
+    pthread_t t = eddy_h_thread(stop_after_timer, loop);
     int rc = eddy_loop_start(loop);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(rc, 0);
@@ -1537,7 +1509,7 @@ static void c2_16_free_in_forked_child_leaves_parent_intact(void **state)
     assert_true(counter >= 1);
     assert_int_equal(eddy_loop_remove_timeout(loop, guard), 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pipe(p);
+    eddy_h_close_pair(p);
 }
 
 static const struct eddy_case cases[] = {

@@ -77,30 +77,9 @@ static void check_calls(unsigned must, unsigned never)
     }
 }
 
-static bool fd_open(int fd)
-{
-    return fcntl(fd, F_GETFD) != -1;
-}
-
-static void make_pipe(int p[2])
-{
-    assert_int_equal(pipe(p), 0);
-}
-
 static void make_socketpair(int s[2])
 {
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
-}
-
-static void put_byte(int fd)
-{
-    assert_int_equal(write(fd, "x", 1), 1);
-}
-
-static void close_pair(const int p[2])
-{
-    close(p[0]);
-    close(p[1]);
 }
 
 /* --- §3.1 ----------------------------------------------------------------- */
@@ -122,7 +101,7 @@ static void c3_1_every_combination_is_accepted(void **state)
      * argument. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     for (unsigned ev = 0; ev <= (EDDY_READ | EDDY_WRITE | EDDY_ERROR);
          ev++) {
         if ((ev & ~(EDDY_READ | EDDY_WRITE | EDDY_ERROR)) != 0 ||
@@ -134,7 +113,7 @@ static void c3_1_every_combination_is_accepted(void **state)
         assert_int_equal(eddy_loop_update_handler(loop, p[0], ev), 0);
         assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     }
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §3.2 ----------------------------------------------------------------- */
@@ -146,15 +125,15 @@ static void c3_2_level_triggered_while_readable(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), 0);
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| io | io | io");
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static int h_drain(eddy_loop *loop, int fd, unsigned events, void *arg)
@@ -171,16 +150,16 @@ static void c3_2_called_only_while_ready(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
+    eddy_h_pipe(p);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_drain,
                                            NULL), 0);
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| | |");
-    put_byte(p[1]);
+    eddy_h_put_byte(p[1]);
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| | | | io | |");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static void c3_2_ready_bits_only_as_requested(void **state)
@@ -191,8 +170,8 @@ static void c3_2_ready_bits_only_as_requested(void **state)
     int s[2];
     int p[2];
     make_socketpair(s);
-    make_pipe(p);
-    put_byte(s[1]); /* s[0] is now readable and writable */
+    eddy_h_pipe(p);
+    eddy_h_put_byte(s[1]); /* s[0] is now readable and writable */
     assert_int_equal(eddy_loop_add_handler(loop, s[0], EDDY_READ, h_rec,
                                            NULL), 0);
     run_one(loop);
@@ -210,8 +189,8 @@ static void c3_2_ready_bits_only_as_requested(void **state)
     run_ticks(loop, 3);
     assert_int_equal(nev, 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[1]), 0);
-    close_pair(s);
-    close_pair(p);
+    eddy_h_close_pair(s);
+    eddy_h_close_pair(p);
 }
 
 struct call_view {
@@ -239,8 +218,8 @@ static void c3_2_handler_gets_loop_fd_and_arg(void **state)
     eddy_loop *loop = *state;
     struct call_view v = {NULL, -1, NULL, false};
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     loop_thread = pthread_self();
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_view, &v),
                      0);
@@ -251,7 +230,7 @@ static void c3_2_handler_gets_loop_fd_and_arg(void **state)
     assert_ptr_equal(v.arg, &v);
     assert_true(v.on_loop_thread);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §3.3 ----------------------------------------------------------------- */
@@ -263,7 +242,7 @@ static void c3_3_readable_and_writable_in_one_iteration(void **state)
     eddy_loop *loop = *state;
     int s[2];
     make_socketpair(s);
-    put_byte(s[1]);
+    eddy_h_put_byte(s[1]);
     assert_int_equal(eddy_loop_add_handler(loop, s[0], EDDY_READ | EDDY_WRITE,
                                            h_rec, NULL), 0);
     run_one(loop);
@@ -277,7 +256,7 @@ static void c3_3_readable_and_writable_in_one_iteration(void **state)
         assert_true((evs[0] & both) != both && (evs[1] & both) != both);
     }
     assert_int_equal(eddy_loop_remove_handler(loop, s[0]), 0);
-    close_pair(s);
+    eddy_h_close_pair(s);
 }
 
 /* --- §3.4 ----------------------------------------------------------------- */
@@ -295,7 +274,7 @@ static void c3_4_pipe_hangup_is_read(void **state)
      * readiness, and a read then returns end-of-file. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     close(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_read_eof,
                                            NULL), 0);
@@ -334,7 +313,7 @@ static void c3_4_error_only_never_reports_read_or_write(void **state)
      * implementation-defined; if it does, it carries no READ or WRITE. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     close(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_ERROR, h_rec,
                                            NULL), 0);
@@ -365,7 +344,7 @@ static void c3_5_update_switches_events(void **state)
     assert_int_equal(eddy_loop_update_handler(loop, s[0], EDDY_WRITE), 0);
     run_one(loop);
     check_calls(EDDY_WRITE, EDDY_READ);
-    put_byte(s[1]); /* readable too, but READ is no longer watched */
+    eddy_h_put_byte(s[1]); /* readable too, but READ is no longer watched */
     run_one(loop);
     check_calls(EDDY_WRITE, EDDY_READ);
     assert_int_equal(eddy_loop_update_handler(loop, s[0], EDDY_NONE), 0);
@@ -378,7 +357,7 @@ static void c3_5_update_switches_events(void **state)
     run_one(loop);
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, s[0]), 0);
-    close_pair(s);
+    eddy_h_close_pair(s);
 }
 
 static void c3_5_update_unknown_fd_enoent(void **state)
@@ -387,8 +366,8 @@ static void c3_5_update_unknown_fd_enoent(void **state)
      * -ENOENT and registers nothing. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_update_handler(loop, p[0], EDDY_READ),
                      -ENOENT);
     run_one(loop);
@@ -399,7 +378,7 @@ static void c3_5_update_unknown_fd_enoent(void **state)
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     assert_int_equal(eddy_loop_update_handler(loop, p[0], EDDY_NONE),
                      -ENOENT);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static void c3_5_update_bad_events_einval(void **state)
@@ -409,8 +388,8 @@ static void c3_5_update_bad_events_einval(void **state)
      * they were. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), 0);
     assert_int_equal(eddy_loop_update_handler(loop, p[0], 0x2), -EINVAL);
@@ -419,7 +398,7 @@ static void c3_5_update_bad_events_einval(void **state)
     run_one(loop);
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* Two readable fds whose handlers each change the other's registration;
@@ -438,10 +417,10 @@ static int h_mute_other(eddy_loop *loop, int fd, unsigned events, void *arg)
 static void run_pair(eddy_loop *loop, void *remove)
 {
     int p[2], q[2];
-    make_pipe(p);
-    make_pipe(q);
-    put_byte(p[1]);
-    put_byte(q[1]);
+    eddy_h_pipe(p);
+    eddy_h_pipe(q);
+    eddy_h_put_byte(p[1]);
+    eddy_h_put_byte(q[1]);
     pair_fd[0] = p[0];
     pair_fd[1] = q[0];
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ,
@@ -457,8 +436,8 @@ static void run_pair(eddy_loop *loop, void *remove)
     assert_string_equal(eddy_h_trace_str(&T), first);
     eddy_loop_remove_handler(loop, p[0]);
     eddy_loop_remove_handler(loop, q[0]);
-    close_pair(p);
-    close_pair(q);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
 }
 
 static void c3_5_update_applies_to_pending_dispatch(void **state)
@@ -480,8 +459,8 @@ static void c3_5_update_from_callback_before_dispatch(void **state)
      * callback of the same iteration is not dispatched. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_update_none, &p[0]), 0);
@@ -491,7 +470,7 @@ static void c3_5_update_from_callback_before_dispatch(void **state)
     run_one(loop);
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §3.6 ----------------------------------------------------------------- */
@@ -515,15 +494,15 @@ static void c3_6_remove_from_callback_before_dispatch(void **state)
      * callback of the same iteration is not dispatched. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), 0);
     assert_int_equal(eddy_loop_add_callback(loop, cb_remove, &p[0]), 0);
     run_one(loop);
     assert_int_equal(nev, 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), -ENOENT);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static int h_remove_self(eddy_loop *loop, int fd, unsigned events, void *arg)
@@ -539,14 +518,14 @@ static void c3_6_removed_handler_never_called_again(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ,
                                            h_remove_self, NULL), 0);
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| io | |");
     assert_int_equal(counter, 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static void c3_6_remove_unknown_enoent(void **state)
@@ -555,9 +534,9 @@ static void c3_6_remove_unknown_enoent(void **state)
      * returns -ENOENT; other registrations are untouched. */
     eddy_loop *loop = *state;
     int p[2], q[2];
-    make_pipe(p);
-    make_pipe(q);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_pipe(q);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_remove_handler(loop, q[0]), -ENOENT);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), 0);
@@ -567,8 +546,8 @@ static void c3_6_remove_unknown_enoent(void **state)
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), -ENOENT);
-    close_pair(p);
-    close_pair(q);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
 }
 
 /* --- §3.7 ----------------------------------------------------------------- */
@@ -586,8 +565,8 @@ static void c3_7_same_fd_twice_eexist(void **state)
      * the first registration unchanged. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            "first"), 0);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
@@ -602,7 +581,7 @@ static void c3_7_same_fd_twice_eexist(void **state)
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), -ENOENT);
-    close_pair(p);
+    eddy_h_close_pair(p);
     assert_int_equal(counter, 0);
 }
 
@@ -620,8 +599,8 @@ static void c3_7_bad_fd_ebadf(void **state)
                                                       h_rec, NULL, NULL),
                          -EBADF);
     }
-    make_pipe(p);
-    close_pair(p);
+    eddy_h_pipe(p);
+    eddy_h_close_pair(p);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_rec,
                                            NULL), -EBADF);
     assert_int_equal(eddy_loop_add_handler_object(loop, p[1], EDDY_WRITE,
@@ -629,8 +608,8 @@ static void c3_7_bad_fd_ebadf(void **state)
                      -EBADF);
     /* The numbers come back with the next pipe: nothing holds them. */
     int q[2];
-    make_pipe(q);
-    put_byte(q[1]);
+    eddy_h_pipe(q);
+    eddy_h_put_byte(q[1]);
     assert_int_equal(eddy_loop_add_handler(loop, q[0], EDDY_READ, h_rec,
                                            NULL), 0);
     assert_int_equal(eddy_loop_add_handler(loop, q[1], EDDY_WRITE, h_rec,
@@ -639,7 +618,7 @@ static void c3_7_bad_fd_ebadf(void **state)
     assert_int_equal(nev, 2);
     assert_int_equal(eddy_loop_remove_handler(loop, q[0]), 0);
     assert_int_equal(eddy_loop_remove_handler(loop, q[1]), 0);
-    close_pair(q);
+    eddy_h_close_pair(q);
     assert_int_equal(counter, 0);
 }
 
@@ -650,8 +629,8 @@ static void c3_7_bad_events_or_null_handler_einval(void **state)
     eddy_loop *loop = *state;
     int p[2];
     const unsigned bad[] = {0x2, 0x20, 0x100 | EDDY_READ, 0x80000000u, ~0u};
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(eddy_loop_add_handler(loop, p[0], bad[i], h_rec,
                                                "bad"), -EINVAL);
@@ -673,7 +652,7 @@ static void c3_7_bad_events_or_null_handler_einval(void **state)
     run_one(loop);
     assert_string_equal(eddy_h_trace_str(&T), "ok");
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static void c3_7_none_events_accepted(void **state)
@@ -682,8 +661,8 @@ static void c3_7_none_events_accepted(void **state)
      * succeeds and watches nothing until updated. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_NONE, h_rec,
                                            NULL), 0);
     run_one(loop);
@@ -692,7 +671,7 @@ static void c3_7_none_events_accepted(void **state)
     run_one(loop);
     check_calls(EDDY_READ, EDDY_WRITE);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §3.8 ----------------------------------------------------------------- */
@@ -723,8 +702,8 @@ static void c3_8_object_behaves_as_plain_fd(void **state)
      * arg, and update, remove and -EEXIST work the same. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     struct file_obj o = {p[0], 0, -1};
     assert_int_equal(eddy_loop_add_handler_object(loop, p[0], EDDY_READ,
                                                   h_obj, &o, obj_close), 0);
@@ -743,8 +722,8 @@ static void c3_8_object_behaves_as_plain_fd(void **state)
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
     assert_int_equal(eddy_loop_close(loop, true), 0);
     assert_int_equal(o.closes, 0); /* removed before the close */
-    assert_true(fd_open(p[0]));
-    close_pair(p);
+    assert_true(eddy_h_fd_open(p[0]));
+    eddy_h_close_pair(p);
 }
 
 static void c3_8_close_all_fds_calls_close_function_once(void **state)
@@ -753,7 +732,7 @@ static void c3_8_close_all_fds_calls_close_function_once(void **state)
      * once instead of closing its fd. */
     eddy_loop *loop = *state;
     int p[2];
-    make_pipe(p);
+    eddy_h_pipe(p);
     struct file_obj o = {p[0], 0, -1};
     struct file_obj w = {p[1], 0, -1};
     assert_int_equal(eddy_loop_add_handler_object(loop, p[0], EDDY_READ,
@@ -763,14 +742,14 @@ static void c3_8_close_all_fds_calls_close_function_once(void **state)
     assert_int_equal(eddy_loop_close(loop, true), 0);
     assert_int_equal(o.closes, 1);
     assert_int_equal(o.fd_seen, p[0]);
-    assert_true(fd_open(p[0]));   /* obj_close does not close it */
-    assert_true(fd_open(p[1]));   /* no close function: fd left alone */
+    assert_true(eddy_h_fd_open(p[0]));   /* obj_close does not close it */
+    assert_true(eddy_h_fd_open(p[1]));   /* no close function: fd left alone */
     assert_int_equal(eddy_loop_close(loop, true), -ESHUTDOWN);
     assert_int_equal(eddy_loop_free(loop), 0);
     *state = NULL;
     assert_int_equal(o.closes, 1);
     assert_int_equal(w.closes, 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 /* --- §3.9 ----------------------------------------------------------------- */
@@ -800,15 +779,15 @@ static void c3_9_remove_and_readd_inside_handler(void **state)
     eddy_loop *loop = *state;
     int p[2];
     begin();
-    make_pipe(p);
-    put_byte(p[1]);
+    eddy_h_pipe(p);
+    eddy_h_put_byte(p[1]);
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_swap,
                                            NULL), 0);
     run_ticks(loop, 3);
     assert_string_equal(eddy_h_trace_str(&T), "| h1 | h2 | h2");
     assert_int_equal(counter, 1);
     assert_int_equal(eddy_loop_remove_handler(loop, p[0]), 0);
-    close_pair(p);
+    eddy_h_close_pair(p);
 }
 
 static int other_fd = -1;
@@ -829,10 +808,10 @@ static void c3_9_fd_added_inside_handler_waits_for_poll(void **state)
     eddy_loop *loop = *state;
     int p[2], q[2];
     begin();
-    make_pipe(p);
-    make_pipe(q);
-    put_byte(p[1]);
-    put_byte(q[1]);
+    eddy_h_pipe(p);
+    eddy_h_pipe(q);
+    eddy_h_put_byte(p[1]);
+    eddy_h_put_byte(q[1]);
     other_fd = q[0];
     assert_int_equal(eddy_loop_add_handler(loop, p[0], EDDY_READ, h_add_other,
                                            NULL), 0);
@@ -840,8 +819,8 @@ static void c3_9_fd_added_inside_handler_waits_for_poll(void **state)
     assert_string_equal(eddy_h_trace_str(&T), "| h1 | new");
     assert_int_equal(counter, 0);
     assert_int_equal(eddy_loop_remove_handler(loop, q[0]), 0);
-    close_pair(p);
-    close_pair(q);
+    eddy_h_close_pair(p);
+    eddy_h_close_pair(q);
 }
 
 static const struct eddy_case cases[] = {
